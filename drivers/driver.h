@@ -1,0 +1,147 @@
+/* The driver interface that rpc/dispatch calls.
+ *
+ * rpc/ includes only this header from drivers/: it never links a driver's code, it calls
+ * the function pointers of the VirtDriver it is given at start-up. Domains are named by
+ * their UUID; every operation ends with GError **error (domain VIR_FROM_*, code VIR_ERR_*,
+ * see daemon/util/virt-error.h) and writes its ret_* outputs only on success.
+ */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+#define VIRT_UUID_LEN 16
+
+/* What identifies a domain on the wire. */
+typedef struct {
+    char *name;
+    unsigned char uuid[VIRT_UUID_LEN];
+    int id; /* -1 when not running */
+} DomainRef;
+
+void domain_ref_clear(DomainRef *ref);
+void domain_ref_free(DomainRef *ref);
+DomainRef *domain_ref_copy(const DomainRef *ref);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainRef, domain_ref_free)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DomainRef, domain_ref_clear)
+
+/* An event for clients. Only the fields of its event_id are meaningful. */
+typedef struct {
+    int event_id; /* VIR_DOMAIN_EVENT_ID_* */
+    DomainRef dom;
+    int lifecycle_event;  /* LIFECYCLE: virDomainEventType */
+    int lifecycle_detail; /* LIFECYCLE: its detail enum */
+    int metadata_type;    /* METADATA_CHANGE: virDomainMetadataType */
+    char *metadata_nsuri; /* METADATA_CHANGE: namespace URI or NULL */
+} DomainEvent;
+
+void domain_event_free(DomainEvent *ev);
+
+/* Called by a driver for every event, from any thread. The sink must not block. */
+typedef void (*DomainEventSink)(const DomainEvent *ev, gpointer user_data);
+
+typedef struct {
+    char model[32];
+    guint64 memory_kib;
+    int cpus, mhz, nodes, sockets, cores, threads;
+} NodeInfoData;
+
+/* A (name, value) pair as used by node memory and CPU statistics. */
+typedef struct {
+    const char *field; /* static string */
+    guint64 value;
+} NodeStat;
+
+typedef struct {
+    int state;  /* virDomainState */
+    int reason; /* its reason enum */
+    guint64 max_mem_kib;
+    guint64 memory_kib;
+    unsigned int nr_virt_cpu;
+    guint64 cpu_time_ns;
+} DomainInfoData;
+
+typedef struct VirtDriver VirtDriver;
+
+struct VirtDriver {
+    const char *type_name; /* "QEMU" */
+
+    /* Connection and host */
+    gboolean (*get_version)(VirtDriver *drv, guint64 *ret_version, GError **error);
+    char *(*get_hostname)(VirtDriver *drv, GError **error);
+    char *(*get_sysinfo)(VirtDriver *drv, unsigned int flags, GError **error);
+    int (*get_max_vcpus)(VirtDriver *drv, const char *type, GError **error);
+    char *(*get_capabilities)(VirtDriver *drv, GError **error);
+    char *(*get_domain_capabilities)(VirtDriver *drv, const char *emulator, const char *arch,
+                                     const char *machine, const char *virttype,
+                                     unsigned int flags, GError **error);
+    gboolean (*node_get_info)(VirtDriver *drv, NodeInfoData *ret_info, GError **error);
+    /* Returns the number of host CPUs; *ret_map gets one byte per 8 CPUs (bit set = online). */
+    int (*node_get_cpu_map)(VirtDriver *drv, guint8 **ret_map, unsigned int *ret_online,
+                            GError **error);
+    /* Fill up to @max stats into @ret_stats, return the count (-1 on error). */
+    int (*node_get_memory_stats)(VirtDriver *drv, int cell, NodeStat *ret_stats, int max,
+                                 GError **error);
+    int (*node_get_cpu_stats)(VirtDriver *drv, int cpu, NodeStat *ret_stats, int max,
+                              GError **error);
+    gboolean (*node_get_free_memory)(VirtDriver *drv, guint64 *ret_bytes, GError **error);
+    /* Free bytes of cells [start, start + max): returns how many were filled, -1 on error. */
+    int (*node_get_cells_free_memory)(VirtDriver *drv, int start, int max, guint64 *ret_bytes,
+                                      GError **error);
+
+    /* Domains */
+    gboolean (*domain_define_xml)(VirtDriver *drv, const char *xml, unsigned int flags,
+                                  DomainRef *ret_dom, GError **error);
+    gboolean (*domain_undefine)(VirtDriver *drv, const unsigned char *uuid, unsigned int flags,
+                                GError **error);
+    gboolean (*domain_lookup_by_name)(VirtDriver *drv, const char *name, DomainRef *ret_dom,
+                                      GError **error);
+    gboolean (*domain_lookup_by_uuid)(VirtDriver *drv, const unsigned char *uuid,
+                                      DomainRef *ret_dom, GError **error);
+    gboolean (*domain_lookup_by_id)(VirtDriver *drv, int id, DomainRef *ret_dom,
+                                    GError **error);
+    /* VIR_CONNECT_LIST_DOMAINS_* filter flags; returns a GPtrArray of DomainRef*, sorted
+     * by name, with a free function set. */
+    GPtrArray *(*list_all_domains)(VirtDriver *drv, unsigned int flags, GError **error);
+    char *(*domain_get_xml_desc)(VirtDriver *drv, const unsigned char *uuid,
+                                 unsigned int flags, GError **error);
+    gboolean (*domain_get_info)(VirtDriver *drv, const unsigned char *uuid,
+                                DomainInfoData *ret_info, GError **error);
+    gboolean (*domain_get_state)(VirtDriver *drv, const unsigned char *uuid, int *ret_state,
+                                 int *ret_reason, GError **error);
+    /* The three IS_* queries; -1 on error, else 0/1. */
+    int (*domain_is_active)(VirtDriver *drv, const unsigned char *uuid, GError **error);
+    int (*domain_is_persistent)(VirtDriver *drv, const unsigned char *uuid, GError **error);
+    int (*domain_is_updated)(VirtDriver *drv, const unsigned char *uuid, GError **error);
+    int (*domain_get_autostart)(VirtDriver *drv, const unsigned char *uuid, GError **error);
+    gboolean (*domain_set_autostart)(VirtDriver *drv, const unsigned char *uuid,
+                                     gboolean autostart, GError **error);
+    char *(*domain_get_os_type)(VirtDriver *drv, const unsigned char *uuid, GError **error);
+    gboolean (*domain_get_max_memory)(VirtDriver *drv, const unsigned char *uuid,
+                                      guint64 *ret_kib, GError **error);
+    gboolean (*domain_set_metadata)(VirtDriver *drv, const unsigned char *uuid, int type,
+                                    const char *metadata, const char *key, const char *uri,
+                                    unsigned int flags, GError **error);
+    char *(*domain_get_metadata)(VirtDriver *drv, const unsigned char *uuid, int type,
+                                 const char *uri, unsigned int flags, GError **error);
+    gboolean (*domain_rename)(VirtDriver *drv, const unsigned char *uuid, const char *new_name,
+                              unsigned int flags, GError **error);
+    int (*domain_get_vcpus_flags)(VirtDriver *drv, const unsigned char *uuid,
+                                  unsigned int flags, GError **error);
+    gboolean (*domain_set_vcpus_flags)(VirtDriver *drv, const unsigned char *uuid,
+                                       unsigned int nvcpus, unsigned int flags, GError **error);
+    gboolean (*domain_set_memory_flags)(VirtDriver *drv, const unsigned char *uuid,
+                                        guint64 kib, unsigned int flags, GError **error);
+    int (*domain_has_managed_save_image)(VirtDriver *drv, const unsigned char *uuid,
+                                         unsigned int flags, GError **error);
+    /* NULL-terminated list of messages (tainting, deprecations), possibly empty. */
+    char **(*domain_get_messages)(VirtDriver *drv, const unsigned char *uuid,
+                                  unsigned int flags, GError **error);
+
+    /* Events: the driver calls @sink for every event. Set once at start-up. */
+    void (*set_event_sink)(VirtDriver *drv, DomainEventSink sink, gpointer user_data);
+
+    /* Lifecycle of the driver itself */
+    gboolean (*reload)(VirtDriver *drv, GError **error);
+    void (*shutdown)(VirtDriver *drv);
+};

@@ -1,0 +1,28 @@
+/* The QEMU driver: domain definitions now, QEMU processes in the next step.
+ *
+ * Implements drivers/driver.h. Every path is given by the caller so that a whole daemon
+ * can run under a temporary root. */
+#pragma once
+
+#include "drivers/driver.h"
+#include "drivers/host/nodeinfo.h"
+
+typedef struct {
+    char *config_dir;  /* persistent XML: <config_dir>/NAME.xml, autostart/ links */
+    char *state_dir;   /* live status files (run/libvirt/qemu) */
+    char *log_dir;     /* per-domain logs */
+    char *cache_dir;   /* capabilities cache */
+    char *emulator;    /* default QEMU binary, e.g. /usr/bin/qemu-system-x86_64 */
+    HostRoots host;    /* procfs/sysfs roots ("/" on a real host) */
+    gboolean privileged;
+} QemuDriverConfig;
+
+void qemu_driver_config_clear(QemuDriverConfig *cfg);
+
+/* Create the driver: makes the directories, loads every definition in config_dir (a file
+ * that does not parse is logged and skipped, never deleted) and probes QEMU (lazily on
+ * first need is fine). The config is copied. */
+VirtDriver *qemu_driver_new(const QemuDriverConfig *cfg, GError **error);
+
+/* Stop and free the driver. */
+void qemu_driver_free(VirtDriver *drv);

@@ -1,0 +1,55 @@
+/* Internals shared by dispatch.c and the handler files. */
+#pragma once
+
+#include <rpc/rpc.h>
+
+#include "dispatch.h"
+#include "procedures.h"
+#include "virt-error.h"
+#include "virtd_remote.h"
+
+struct Dispatcher {
+    VirtDriver *drv;
+    RpcServer *srv;
+    gboolean privileged;
+};
+
+typedef struct {
+    int id;
+    int event_id;
+    gboolean network;            /* a network event callback (never fired yet) */
+    gboolean filtered;           /* only events of one domain */
+    unsigned char uuid[VIRT_UUID_LEN];
+} EventCallback;
+
+/* Per-connection state, the client's priv. */
+typedef struct {
+    Dispatcher *d;
+    RpcClient *client; /* weak: the connection lives as long as the client */
+    GMutex lock;       /* everything below */
+    gboolean opened;
+    gboolean readonly;
+    gboolean close_callback;
+    GArray *callbacks; /* EventCallback */
+    int next_callback_id;
+} Conn;
+
+typedef gboolean (*HandlerFunc)(Conn *conn, void *args, void *ret, GError **error);
+
+typedef struct {
+    HandlerFunc fn;
+    xdrproc_t args_proc;
+    gsize args_size;
+    xdrproc_t ret_proc;
+    gsize ret_size;
+} Handler;
+
+/* The handler of REMOTE procedure @proc, or NULL (handlers.c). */
+const Handler *handler_lookup(int proc);
+
+/* Copy a driver DomainRef into a wire domain (allocates the name). */
+void wire_domain_set(wire_domain *w, const DomainRef *ref);
+
+/* Event callbacks (dispatch.c). */
+int conn_add_callback(Conn *conn, int event_id, gboolean network, const unsigned char *uuid);
+gboolean conn_remove_callback(Conn *conn, int callback_id, gboolean network, GError **error);

@@ -1,0 +1,326 @@
+/* Call dispatch, connection state and event delivery; see dispatch.h. */
+#include "dispatch-priv.h"
+
+#include <string.h>
+
+#include "error.h"
+
+Dispatcher *
+dispatch_new(VirtDriver *drv, gboolean privileged)
+{
+    Dispatcher *d = g_new0(Dispatcher, 1);
+    d->drv = drv;
+    d->privileged = privileged;
+    return d;
+}
+
+void
+dispatch_free(Dispatcher *d)
+{
+    g_free(d);
+}
+
+void
+dispatch_set_server(Dispatcher *d, RpcServer *srv)
+{
+    d->srv = srv;
+}
+
+gboolean
+dispatch_is_implemented(guint32 prog, int proc)
+{
+    return prog == PROGRAM_REMOTE && handler_lookup(proc) != NULL;
+}
+
+void
+wire_domain_set(wire_domain *w, const DomainRef *ref)
+{
+    w->name = g_strdup(ref->name);
+    memcpy(w->uuid, ref->uuid, VIRT_UUID_LEN);
+    w->id = ref->id;
+}
+
+/* ---- connection state ---- */
+
+static void
+conn_free(gpointer data)
+{
+    Conn *conn = data;
+    g_array_unref(conn->callbacks);
+    g_mutex_clear(&conn->lock);
+    g_free(conn);
+}
+
+/* The client's connection state, created at its first call. Calls of one client may run
+ * on several workers at once, hence the lock. */
+static Conn *
+conn_get(RpcClient *client, Dispatcher *d)
+{
+    static GMutex create_lock;
+    g_mutex_lock(&create_lock);
+    Conn *conn = rpc_client_get_priv(client);
+    if (!conn) {
+        conn = g_new0(Conn, 1);
+        conn->d = d;
+        conn->client = client;
+        g_mutex_init(&conn->lock);
+        conn->callbacks = g_array_new(FALSE, FALSE, sizeof(EventCallback));
+        conn->next_callback_id = 1;
+        conn->readonly = rpc_client_on_readonly_socket(client);
+        rpc_client_set_priv(client, conn, conn_free);
+    }
+    g_mutex_unlock(&create_lock);
+    return conn;
+}
+
+int
+conn_add_callback(Conn *conn, int event_id, gboolean network, const unsigned char *uuid)
+{
+    EventCallback cb = {.event_id = event_id, .network = network};
+    if (uuid) {
+        cb.filtered = TRUE;
+        memcpy(cb.uuid, uuid, VIRT_UUID_LEN);
+    }
+    g_mutex_lock(&conn->lock);
+    cb.id = conn->next_callback_id++;
+    g_array_append_val(conn->callbacks, cb);
+    g_mutex_unlock(&conn->lock);
+    return cb.id;
+}
+
+gboolean
+conn_remove_callback(Conn *conn, int callback_id, gboolean network, GError **error)
+{
+    g_mutex_lock(&conn->lock);
+    for (guint i = 0; i < conn->callbacks->len; i++) {
+        EventCallback *cb = &g_array_index(conn->callbacks, EventCallback, i);
+        if (cb->id == callback_id && cb->network == network) {
+            g_array_remove_index(conn->callbacks, i);
+            g_mutex_unlock(&conn->lock);
+            return TRUE;
+        }
+    }
+    g_mutex_unlock(&conn->lock);
+    virt_error_set(error, VIR_FROM_RPC, VIR_ERR_INVALID_ARG,
+                   _("no event callback with id %d on this connection"), callback_id);
+    return FALSE;
+}
+
+void
+dispatch_client_closed(RpcClient *client, gpointer user_data)
+{
+    Conn *conn = rpc_client_get_priv(client);
+    if (!conn)
+        return;
+    /* No more events for a client that is gone. */
+    g_mutex_lock(&conn->lock);
+    g_array_set_size(conn->callbacks, 0);
+    conn->opened = FALSE;
+    g_mutex_unlock(&conn->lock);
+}
+
+/* ---- calls ---- */
+
+gboolean
+dispatch_is_priority(const PacketHeader *header, gpointer user_data)
+{
+    const ProcInfo *info = proc_info_lookup(header->prog, header->proc);
+    return info && info->high_priority;
+}
+
+/* Procedures a client may call before CONNECT_OPEN. */
+static gboolean
+allowed_before_open(guint32 prog, int proc)
+{
+    return prog == PROGRAM_REMOTE &&
+           (proc == RPROC_CONNECT_OPEN || proc == RPROC_AUTH_LIST ||
+            proc == RPROC_CONNECT_SUPPORTS_FEATURE);
+}
+
+static void
+send_reply(RpcClient *client, const PacketHeader *call, xdrproc_t proc, void *ret)
+{
+    PacketHeader h = *call;
+    h.type = PACKET_REPLY;
+    h.status = PACKET_OK;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GBytes) pkt = packet_encode(&h, proc, ret, &err);
+    if (!pkt) {
+        /* Too big or unencodable: the client still gets an answer. */
+        wire_error wire = {0};
+        rpc_error_to_wire(err, &wire);
+        h.status = PACKET_ERROR;
+        pkt = packet_encode(&h, (xdrproc_t)xdr_wire_error, &wire, NULL);
+        rpc_error_clear(&wire);
+    }
+    rpc_client_send(client, pkt);
+}
+
+static void
+send_error(RpcClient *client, const PacketHeader *call, const GError *err)
+{
+    PacketHeader h = *call;
+    h.type = PACKET_REPLY;
+    h.status = PACKET_ERROR;
+    wire_error wire = {0};
+    rpc_error_to_wire(err, &wire);
+    g_autoptr(GBytes) pkt = packet_encode(&h, (xdrproc_t)xdr_wire_error, &wire, NULL);
+    rpc_error_clear(&wire);
+    if (pkt)
+        rpc_client_send(client, pkt);
+}
+
+/* Check everything that does not depend on the procedure's arguments. */
+static const Handler *
+check_call(Conn *conn, const PacketHeader *h, GError **error)
+{
+    if (h->vers != PROGRAM_VERSION) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC,
+                       _("unsupported version %u of program 0x%x"), h->vers, h->prog);
+        return NULL;
+    }
+    const ProcInfo *info = proc_info_lookup(h->prog, h->proc);
+    if (!info) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC,
+                       _("unknown procedure %d of program 0x%x"), h->proc, h->prog);
+        return NULL;
+    }
+    g_mutex_lock(&conn->lock);
+    gboolean opened = conn->opened, readonly = conn->readonly;
+    g_mutex_unlock(&conn->lock);
+    if (!opened && !allowed_before_open(h->prog, h->proc)) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_OPERATION_INVALID,
+                       _("connection not open: call CONNECT_OPEN before %s"), info->name);
+        return NULL;
+    }
+    if (readonly && info->access == PROC_ACCESS_WRITE) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_OPERATION_DENIED,
+                       _("read only access prevents %s"), info->name);
+        return NULL;
+    }
+    const Handler *handler = h->prog == PROGRAM_REMOTE ? handler_lookup(h->proc) : NULL;
+    if (!handler) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_NO_SUPPORT, "%s", info->name);
+        return NULL;
+    }
+    return handler;
+}
+
+void
+dispatch_call(RpcClient *client, const PacketHeader *h, const guint8 *payload, gsize len,
+              gpointer user_data)
+{
+    Dispatcher *d = user_data;
+    Conn *conn = conn_get(client, d);
+    g_autoptr(GError) err = NULL;
+
+    if (h->type != PACKET_CALL) {
+        /* Streams and fd passing come with the features that use them. */
+        if (h->type == PACKET_CALL_WITH_FDS || h->type == PACKET_STREAM) {
+            virt_error_set(&err, VIR_FROM_RPC, VIR_ERR_RPC,
+                           _("packet type %d is not supported by virtd yet"), h->type);
+            send_error(client, h, err);
+        }
+        return;
+    }
+    if (h->prog != PROGRAM_REMOTE && h->prog != PROGRAM_QEMU) {
+        virt_error_set(&err, VIR_FROM_RPC, VIR_ERR_RPC, _("unknown program 0x%x"), h->prog);
+        send_error(client, h, err);
+        return;
+    }
+
+    const Handler *handler = check_call(conn, h, &err);
+    if (!handler) {
+        send_error(client, h, err);
+        return;
+    }
+
+    g_autofree void *args = g_malloc0(MAX(handler->args_size, 1));
+    g_autofree void *ret = g_malloc0(MAX(handler->ret_size, 1));
+    if (!packet_decode_payload(payload, len, handler->args_proc, args, &err)) {
+        send_error(client, h, err);
+        return;
+    }
+    if (handler->fn(conn, args, ret, &err))
+        send_reply(client, h, handler->ret_proc, ret);
+    else
+        send_error(client, h, err);
+    packet_free_payload(handler->args_proc, args);
+    packet_free_payload(handler->ret_proc, ret);
+}
+
+/* ---- events ---- */
+
+typedef struct {
+    const DomainEvent *ev;
+} EventDelivery;
+
+/* Encode the message of @ev for callback @cb_id, or NULL when we do not send this kind. */
+static GBytes *
+event_packet(const DomainEvent *ev, int cb_id)
+{
+    PacketHeader h = {PROGRAM_REMOTE, PROGRAM_VERSION, 0, PACKET_MESSAGE, 0, PACKET_OK};
+    switch (ev->event_id) {
+    case VIR_DOMAIN_EVENT_ID_LIFECYCLE: {
+        wire_lifecycle_msg msg = {.callback_id = cb_id,
+                                  .event = ev->lifecycle_event,
+                                  .detail = ev->lifecycle_detail};
+        wire_domain_set(&msg.dom, &ev->dom);
+        h.proc = RPROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE;
+        GBytes *pkt = packet_encode(&h, (xdrproc_t)xdr_wire_lifecycle_msg, &msg, NULL);
+        g_free(msg.dom.name);
+        return pkt;
+    }
+    case VIR_DOMAIN_EVENT_ID_METADATA_CHANGE: {
+        wire_str nsuri = ev->metadata_nsuri;
+        wire_metadata_change_msg msg = {.callback_id = cb_id,
+                                        .type = ev->metadata_type,
+                                        .nsuri = ev->metadata_nsuri ? &nsuri : NULL};
+        wire_domain_set(&msg.dom, &ev->dom);
+        h.proc = RPROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE;
+        GBytes *pkt = packet_encode(&h, (xdrproc_t)xdr_wire_metadata_change_msg, &msg, NULL);
+        g_free(msg.dom.name);
+        return pkt;
+    }
+    default:
+        return NULL;
+    }
+}
+
+static void
+deliver_to_client(gpointer data, gpointer user_data)
+{
+    RpcClient *client = data;
+    const DomainEvent *ev = ((EventDelivery *)user_data)->ev;
+    Conn *conn = rpc_client_get_priv(client);
+    if (!conn)
+        return;
+
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int));
+    g_mutex_lock(&conn->lock);
+    for (guint i = 0; conn->opened && i < conn->callbacks->len; i++) {
+        EventCallback *cb = &g_array_index(conn->callbacks, EventCallback, i);
+        if (cb->network || cb->event_id != ev->event_id)
+            continue;
+        if (cb->filtered && memcmp(cb->uuid, ev->dom.uuid, VIRT_UUID_LEN) != 0)
+            continue;
+        g_array_append_val(ids, cb->id);
+    }
+    g_mutex_unlock(&conn->lock);
+
+    for (guint i = 0; i < ids->len; i++) {
+        g_autoptr(GBytes) pkt = event_packet(ev, g_array_index(ids, int, i));
+        if (pkt)
+            rpc_client_send(client, pkt);
+    }
+}
+
+void
+dispatch_domain_event(const DomainEvent *ev, gpointer user_data)
+{
+    Dispatcher *d = user_data;
+    if (!d->srv)
+        return;
+    EventDelivery delivery = {ev};
+    rpc_server_foreach_client(d->srv, deliver_to_client, &delivery);
+}

@@ -1,0 +1,27 @@
+/* From a decoded call to a driver call and back: access checks, argument decoding, the
+ * handler table, replies and errors, and event delivery to registered clients. */
+#pragma once
+
+#include "drivers/driver.h"
+#include "server.h"
+
+typedef struct Dispatcher Dispatcher;
+
+/* @privileged: system mode (qemu:///system) rather than session mode. */
+Dispatcher *dispatch_new(VirtDriver *drv, gboolean privileged);
+void dispatch_free(Dispatcher *d);
+
+/* The server the events go out through; set once the server exists. */
+void dispatch_set_server(Dispatcher *d, RpcServer *srv);
+
+/* The RpcServer hooks (user_data is the Dispatcher). */
+void dispatch_call(RpcClient *client, const PacketHeader *header, const guint8 *payload,
+                   gsize len, gpointer user_data);
+gboolean dispatch_is_priority(const PacketHeader *header, gpointer user_data);
+void dispatch_client_closed(RpcClient *client, gpointer user_data);
+
+/* The DomainEventSink to give the driver (user_data is the Dispatcher). */
+void dispatch_domain_event(const DomainEvent *ev, gpointer user_data);
+
+/* TRUE when procedure @proc of @prog has a handler (for docs/api-coverage.md). */
+gboolean dispatch_is_implemented(guint32 prog, int proc);

@@ -1,0 +1,917 @@
+/* One handler per implemented REMOTE procedure: wire arguments -> driver call -> wire
+ * result. Access rules and decoding happen before (dispatch.c). */
+#include "dispatch-priv.h"
+
+#include <string.h>
+
+#include "virtd-config.h"
+
+/* The libvirt version that virtd answers as (clients compare it for features). */
+#define LIBVIRT_COMPAT_VERSION 9000000ULL
+
+/* Feature numbers of CONNECT_SUPPORTS_FEATURE (wire facts). */
+enum {
+    FEATURE_TYPED_PARAM_STRING = 9,
+    FEATURE_PROGRAM_KEEPALIVE = 10,
+    FEATURE_REMOTE_EVENT_CALLBACK = 14,
+    FEATURE_REMOTE_CLOSE_CALLBACK = 15,
+};
+
+#define DRV(conn) ((conn)->d->drv)
+
+/* Reject flags outside @allowed with libvirt's wording. */
+static gboolean
+check_flags(unsigned int flags, unsigned int allowed, GError **error)
+{
+    if (flags & ~allowed) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_INVALID_ARG, _("unsupported flags (0x%x)"),
+                       flags & ~allowed);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* ---- connection ---- */
+
+static gboolean
+h_auth_list(Conn *conn, void *args, wire_auth_list_ret *ret, GError **error)
+{
+    ret->types.types_len = 1;
+    ret->types.types_val = g_new0(int, 1); /* REMOTE_AUTH_NONE on a UNIX socket */
+    return TRUE;
+}
+
+static gboolean
+h_supports_feature(Conn *conn, wire_supports_feature_args *args, wire_int_ret *ret,
+                   GError **error)
+{
+    switch (args->feature) {
+    case FEATURE_PROGRAM_KEEPALIVE:
+        rpc_client_start_keepalive(conn->client);
+        ret->value = 1;
+        break;
+    case FEATURE_TYPED_PARAM_STRING:
+    case FEATURE_REMOTE_EVENT_CALLBACK:
+    case FEATURE_REMOTE_CLOSE_CALLBACK:
+        ret->value = 1;
+        break;
+    default:
+        ret->value = 0;
+    }
+    return TRUE;
+}
+
+static const char *
+served_uri(const Conn *conn)
+{
+    return conn->d->privileged ? "qemu:///system" : "qemu:///session";
+}
+
+/* Accept the URI of the mode we serve (and an empty name, meaning "the default"). */
+static gboolean
+check_open_uri(Conn *conn, const char *name, GError **error)
+{
+    if (!name || !*name)
+        return TRUE;
+    g_autoptr(GUri) uri = g_uri_parse(name, G_URI_FLAGS_NONE, NULL);
+    const char *want = conn->d->privileged ? "/system" : "/session";
+    if (uri && g_strcmp0(g_uri_get_scheme(uri), "qemu") == 0 &&
+        (g_uri_get_host(uri) == NULL || *g_uri_get_host(uri) == '\0') &&
+        g_strcmp0(g_uri_get_path(uri), want) == 0)
+        return TRUE;
+    virt_error_set(error, VIR_FROM_RPC, VIR_ERR_NO_CONNECT,
+                   _("'%s' (this virtd serves %s)"), name, served_uri(conn));
+    return FALSE;
+}
+
+static gboolean
+h_connect_open(Conn *conn, wire_connect_open_args *args, void *ret, GError **error)
+{
+    if (!check_flags(args->flags, VIR_CONNECT_RO | VIR_CONNECT_NO_ALIASES, error))
+        return FALSE;
+    if (!check_open_uri(conn, args->name ? *args->name : NULL, error))
+        return FALSE;
+    g_mutex_lock(&conn->lock);
+    gboolean already = conn->opened;
+    if (!already) {
+        conn->opened = TRUE;
+        if (args->flags & VIR_CONNECT_RO)
+            conn->readonly = TRUE;
+    }
+    g_mutex_unlock(&conn->lock);
+    if (already) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_OPERATION_INVALID,
+                       _("connection already open"));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+h_connect_close(Conn *conn, void *args, void *ret, GError **error)
+{
+    g_mutex_lock(&conn->lock);
+    conn->opened = FALSE;
+    g_array_set_size(conn->callbacks, 0);
+    conn->close_callback = FALSE;
+    g_mutex_unlock(&conn->lock);
+    return TRUE;
+}
+
+static gboolean
+h_register_close_callback(Conn *conn, void *args, void *ret, GError **error)
+{
+    g_mutex_lock(&conn->lock);
+    conn->close_callback = TRUE;
+    g_mutex_unlock(&conn->lock);
+    return TRUE;
+}
+
+static gboolean
+h_unregister_close_callback(Conn *conn, void *args, void *ret, GError **error)
+{
+    g_mutex_lock(&conn->lock);
+    conn->close_callback = FALSE;
+    g_mutex_unlock(&conn->lock);
+    return TRUE;
+}
+
+static gboolean
+h_get_type(Conn *conn, void *args, wire_str_ret *ret, GError **error)
+{
+    ret->value = g_strdup(DRV(conn)->type_name);
+    return TRUE;
+}
+
+static gboolean
+h_get_version(Conn *conn, void *args, wire_uhyper_ret *ret, GError **error)
+{
+    guint64 v;
+    if (!DRV(conn)->get_version(DRV(conn), &v, error))
+        return FALSE;
+    ret->value = v;
+    return TRUE;
+}
+
+static gboolean
+h_get_lib_version(Conn *conn, void *args, wire_uhyper_ret *ret, GError **error)
+{
+    ret->value = LIBVIRT_COMPAT_VERSION;
+    return TRUE;
+}
+
+static gboolean
+h_get_hostname(Conn *conn, void *args, wire_str_ret *ret, GError **error)
+{
+    ret->value = DRV(conn)->get_hostname(DRV(conn), error);
+    return ret->value != NULL;
+}
+
+static gboolean
+h_get_uri(Conn *conn, void *args, wire_str_ret *ret, GError **error)
+{
+    ret->value = g_strdup(served_uri(conn));
+    return TRUE;
+}
+
+static gboolean
+h_get_sysinfo(Conn *conn, wire_flags_args *args, wire_str_ret *ret, GError **error)
+{
+    if (!check_flags(args->flags, 0, error))
+        return FALSE;
+    ret->value = DRV(conn)->get_sysinfo(DRV(conn), args->flags, error);
+    return ret->value != NULL;
+}
+
+static gboolean
+h_get_max_vcpus(Conn *conn, wire_get_max_vcpus_args *args, wire_int_ret *ret, GError **error)
+{
+    ret->value = DRV(conn)->get_max_vcpus(DRV(conn), args->type ? *args->type : NULL, error);
+    return ret->value >= 0;
+}
+
+static gboolean
+h_get_capabilities(Conn *conn, void *args, wire_str_ret *ret, GError **error)
+{
+    ret->value = DRV(conn)->get_capabilities(DRV(conn), error);
+    return ret->value != NULL;
+}
+
+#define OPT(s) ((s) ? *(s) : NULL)
+
+static gboolean
+h_get_domain_capabilities(Conn *conn, wire_get_domain_capabilities_args *args,
+                          wire_str_ret *ret, GError **error)
+{
+    if (!check_flags(args->flags, 0, error))
+        return FALSE;
+    ret->value = DRV(conn)->get_domain_capabilities(DRV(conn), OPT(args->emulatorbin),
+                                                    OPT(args->arch), OPT(args->machine),
+                                                    OPT(args->virttype), args->flags, error);
+    return ret->value != NULL;
+}
+
+/* ---- host ---- */
+
+static gboolean
+h_node_get_info(Conn *conn, void *args, wire_node_info_ret *ret, GError **error)
+{
+    NodeInfoData info = {0};
+    if (!DRV(conn)->node_get_info(DRV(conn), &info, error))
+        return FALSE;
+    memcpy(ret->model, info.model, sizeof(ret->model));
+    ret->memory = info.memory_kib;
+    ret->cpus = info.cpus;
+    ret->mhz = info.mhz;
+    ret->nodes = info.nodes;
+    ret->sockets = info.sockets;
+    ret->cores = info.cores;
+    ret->threads = info.threads;
+    return TRUE;
+}
+
+static gboolean
+h_node_get_cpu_map(Conn *conn, wire_node_cpu_map_args *args, wire_node_cpu_map_ret *ret,
+                   GError **error)
+{
+    if (!check_flags(args->flags, 0, error))
+        return FALSE;
+    g_autofree guint8 *map = NULL;
+    unsigned int online = 0;
+    int n = DRV(conn)->node_get_cpu_map(DRV(conn), &map, &online, error);
+    if (n < 0)
+        return FALSE;
+    if (args->need_map) {
+        ret->cpumap.cpumap_len = (n + 7) / 8;
+        ret->cpumap.cpumap_val = (char *)g_steal_pointer(&map);
+    }
+    if (args->need_online)
+        ret->online = online;
+    ret->ret = n;
+    return TRUE;
+}
+
+/* Shared by memory and CPU statistics: nparams 0 asks how many there are. */
+static gboolean
+fill_node_stats(NodeStat *stats, int n, int nparams, wire_node_stats_ret *ret)
+{
+    if (nparams == 0) {
+        ret->nparams = n;
+        return TRUE;
+    }
+    n = MIN(n, nparams);
+    ret->params.params_len = n;
+    ret->params.params_val = g_new0(wire_node_stat, n);
+    for (int i = 0; i < n; i++) {
+        ret->params.params_val[i].field = g_strdup(stats[i].field);
+        ret->params.params_val[i].value = stats[i].value;
+    }
+    ret->nparams = n;
+    return TRUE;
+}
+
+static gboolean
+check_nparams(int nparams, GError **error)
+{
+    if (nparams < 0 || nparams > WIRE_STATS_MAX) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC, _("nparams %d is out of range"),
+                       nparams);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+h_node_get_memory_stats(Conn *conn, wire_node_memory_stats_args *args,
+                        wire_node_stats_ret *ret, GError **error)
+{
+    NodeStat stats[WIRE_STATS_MAX];
+    if (!check_nparams(args->nparams, error) || !check_flags(args->flags, 0, error))
+        return FALSE;
+    int n = DRV(conn)->node_get_memory_stats(DRV(conn), args->cell, stats, WIRE_STATS_MAX,
+                                             error);
+    return n >= 0 && fill_node_stats(stats, n, args->nparams, ret);
+}
+
+static gboolean
+h_node_get_cpu_stats(Conn *conn, wire_node_cpu_stats_args *args, wire_node_stats_ret *ret,
+                     GError **error)
+{
+    NodeStat stats[WIRE_STATS_MAX];
+    if (!check_nparams(args->nparams, error) || !check_flags(args->flags, 0, error))
+        return FALSE;
+    int n = DRV(conn)->node_get_cpu_stats(DRV(conn), args->cpu, stats, WIRE_STATS_MAX, error);
+    return n >= 0 && fill_node_stats(stats, n, args->nparams, ret);
+}
+
+static gboolean
+h_node_get_free_memory(Conn *conn, void *args, wire_uhyper_ret *ret, GError **error)
+{
+    guint64 bytes;
+    if (!DRV(conn)->node_get_free_memory(DRV(conn), &bytes, error))
+        return FALSE;
+    ret->value = bytes;
+    return TRUE;
+}
+
+static gboolean
+h_node_get_cells_free_memory(Conn *conn, wire_node_cells_free_memory_args *args,
+                             wire_node_cells_free_memory_ret *ret, GError **error)
+{
+    if (args->max <= 0 || args->max > WIRE_CELLS_MAX) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC, _("maxcells %d is out of range"),
+                       args->max);
+        return FALSE;
+    }
+    g_autofree guint64 *cells = g_new0(guint64, args->max);
+    int n = DRV(conn)->node_get_cells_free_memory(DRV(conn), args->start, args->max, cells,
+                                                  error);
+    if (n < 0)
+        return FALSE;
+    ret->cells.cells_len = n;
+    ret->cells.cells_val = (u_quad_t *)g_steal_pointer(&cells);
+    return TRUE;
+}
+
+/* A char<> array on the wire includes the terminating NUL, as libvirt sends it. */
+static void
+set_wire_chars(u_int *len, char **val, const char *s)
+{
+    *len = strlen(s) + 1;
+    *val = g_strdup(s);
+}
+
+static gboolean
+h_node_get_security_model(Conn *conn, void *args, wire_node_security_model_ret *ret,
+                          GError **error)
+{
+    set_wire_chars(&ret->model.model_len, &ret->model.model_val, "none");
+    set_wire_chars(&ret->doi.doi_len, &ret->doi.doi_val, "0");
+    return TRUE;
+}
+
+static gboolean
+h_connect_is_secure(Conn *conn, void *args, wire_int_ret *ret, GError **error)
+{
+    ret->value = 1; /* a local UNIX socket */
+    return TRUE;
+}
+
+/* ---- domains ---- */
+
+#define UUID(args) ((const unsigned char *)(args)->dom.uuid)
+
+static gboolean
+h_domain_define_xml_flags(Conn *conn, wire_define_xml_flags_args *args, wire_dom_ret *ret,
+                          GError **error)
+{
+    g_auto(DomainRef) dom = {0};
+    if (!DRV(conn)->domain_define_xml(DRV(conn), args->xml, args->flags, &dom, error))
+        return FALSE;
+    wire_domain_set(&ret->dom, &dom);
+    return TRUE;
+}
+
+static gboolean
+h_domain_define_xml(Conn *conn, wire_define_xml_args *args, wire_dom_ret *ret, GError **error)
+{
+    wire_define_xml_flags_args with_flags = {args->xml, 0};
+    return h_domain_define_xml_flags(conn, &with_flags, ret, error);
+}
+
+static gboolean
+h_domain_undefine_flags(Conn *conn, wire_dom_flags_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_undefine(DRV(conn), UUID(args), args->flags, error);
+}
+
+static gboolean
+h_domain_undefine(Conn *conn, wire_dom_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_undefine(DRV(conn), UUID(args), 0, error);
+}
+
+static gboolean
+h_lookup_by_name(Conn *conn, wire_name_args *args, wire_dom_ret *ret, GError **error)
+{
+    g_auto(DomainRef) dom = {0};
+    if (!DRV(conn)->domain_lookup_by_name(DRV(conn), args->name, &dom, error))
+        return FALSE;
+    wire_domain_set(&ret->dom, &dom);
+    return TRUE;
+}
+
+static gboolean
+h_lookup_by_uuid(Conn *conn, wire_lookup_by_uuid_args *args, wire_dom_ret *ret,
+                 GError **error)
+{
+    g_auto(DomainRef) dom = {0};
+    if (!DRV(conn)->domain_lookup_by_uuid(DRV(conn), (const unsigned char *)args->uuid, &dom,
+                                          error))
+        return FALSE;
+    wire_domain_set(&ret->dom, &dom);
+    return TRUE;
+}
+
+static gboolean
+h_lookup_by_id(Conn *conn, wire_lookup_by_id_args *args, wire_dom_ret *ret, GError **error)
+{
+    g_auto(DomainRef) dom = {0};
+    if (!DRV(conn)->domain_lookup_by_id(DRV(conn), args->id, &dom, error))
+        return FALSE;
+    wire_domain_set(&ret->dom, &dom);
+    return TRUE;
+}
+
+static gboolean
+h_list_all_domains(Conn *conn, wire_list_all_args *args, wire_list_all_domains_ret *ret,
+                   GError **error)
+{
+    g_autoptr(GPtrArray) doms = DRV(conn)->list_all_domains(DRV(conn), args->flags, error);
+    if (!doms)
+        return FALSE;
+    if (doms->len > WIRE_LIST_MAX) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC,
+                       _("too many domains (%u) for one reply (at most %d)"), doms->len,
+                       WIRE_LIST_MAX);
+        return FALSE;
+    }
+    if (args->need_results) {
+        ret->domains.domains_len = doms->len;
+        ret->domains.domains_val = g_new0(wire_domain, doms->len);
+        for (guint i = 0; i < doms->len; i++)
+            wire_domain_set(&ret->domains.domains_val[i], g_ptr_array_index(doms, i));
+    }
+    ret->ret = doms->len;
+    return TRUE;
+}
+
+static GPtrArray *
+list_domains(Conn *conn, gboolean active, GError **error)
+{
+    return DRV(conn)->list_all_domains(DRV(conn),
+                                       active ? VIR_CONNECT_LIST_DOMAINS_ACTIVE
+                                              : VIR_CONNECT_LIST_DOMAINS_INACTIVE,
+                                       error);
+}
+
+static gboolean
+check_max(int max, GError **error)
+{
+    if (max < 0 || max > WIRE_LIST_MAX) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC, _("list size %d is out of range"),
+                       max);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+h_list_domains(Conn *conn, wire_list_ids_args *args, wire_list_ids_ret *ret, GError **error)
+{
+    if (!check_max(args->maxids, error))
+        return FALSE;
+    g_autoptr(GPtrArray) doms = list_domains(conn, TRUE, error);
+    if (!doms)
+        return FALSE;
+    guint n = MIN(doms->len, (guint)args->maxids);
+    ret->ids.ids_len = n;
+    ret->ids.ids_val = g_new0(int, MAX(n, 1));
+    for (guint i = 0; i < n; i++)
+        ret->ids.ids_val[i] = ((DomainRef *)g_ptr_array_index(doms, i))->id;
+    return TRUE;
+}
+
+static gboolean
+h_list_defined_domains(Conn *conn, wire_list_names_args *args, wire_list_names_ret *ret,
+                       GError **error)
+{
+    if (!check_max(args->maxnames, error))
+        return FALSE;
+    g_autoptr(GPtrArray) doms = list_domains(conn, FALSE, error);
+    if (!doms)
+        return FALSE;
+    guint n = MIN(doms->len, (guint)args->maxnames);
+    ret->names.names_len = n;
+    ret->names.names_val = g_new0(wire_str, MAX(n, 1));
+    for (guint i = 0; i < n; i++)
+        ret->names.names_val[i] = g_strdup(((DomainRef *)g_ptr_array_index(doms, i))->name);
+    return TRUE;
+}
+
+static gboolean
+count_domains(Conn *conn, gboolean active, wire_int_ret *ret, GError **error)
+{
+    g_autoptr(GPtrArray) doms = list_domains(conn, active, error);
+    if (!doms)
+        return FALSE;
+    ret->value = doms->len;
+    return TRUE;
+}
+
+static gboolean
+h_num_of_domains(Conn *conn, void *args, wire_int_ret *ret, GError **error)
+{
+    return count_domains(conn, TRUE, ret, error);
+}
+
+static gboolean
+h_num_of_defined_domains(Conn *conn, void *args, wire_int_ret *ret, GError **error)
+{
+    return count_domains(conn, FALSE, ret, error);
+}
+
+static gboolean
+h_domain_get_xml_desc(Conn *conn, wire_dom_flags_args *args, wire_str_ret *ret,
+                      GError **error)
+{
+    g_mutex_lock(&conn->lock);
+    gboolean readonly = conn->readonly;
+    g_mutex_unlock(&conn->lock);
+    if (readonly && (args->flags & (VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE))) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_OPERATION_DENIED,
+                       _("read only access prevents DOMAIN_GET_XML_DESC with secure or migratable flags"));
+        return FALSE;
+    }
+    ret->value = DRV(conn)->domain_get_xml_desc(DRV(conn), UUID(args), args->flags, error);
+    return ret->value != NULL;
+}
+
+static gboolean
+h_domain_get_info(Conn *conn, wire_dom_args *args, wire_domain_info_ret *ret, GError **error)
+{
+    DomainInfoData info = {0};
+    if (!DRV(conn)->domain_get_info(DRV(conn), UUID(args), &info, error))
+        return FALSE;
+    ret->state = info.state;
+    ret->max_mem = info.max_mem_kib;
+    ret->memory = info.memory_kib;
+    ret->nr_virt_cpu = info.nr_virt_cpu;
+    ret->cpu_time = info.cpu_time_ns;
+    return TRUE;
+}
+
+static gboolean
+h_domain_get_state(Conn *conn, wire_dom_flags_args *args, wire_domain_state_ret *ret,
+                   GError **error)
+{
+    if (!check_flags(args->flags, 0, error))
+        return FALSE;
+    return DRV(conn)->domain_get_state(DRV(conn), UUID(args), &ret->state, &ret->reason,
+                                       error);
+}
+
+/* The IS_* and GET_AUTOSTART queries share one shape: uuid -> -1 | 0 | 1. */
+#define BOOL_QUERY(fname, member)                                                       \
+    static gboolean fname(Conn *conn, wire_dom_args *args, wire_int_ret *ret,           \
+                          GError **error)                                               \
+    {                                                                                   \
+        ret->value = DRV(conn)->member(DRV(conn), UUID(args), error);                   \
+        return ret->value >= 0;                                                         \
+    }
+BOOL_QUERY(h_domain_is_active, domain_is_active)
+BOOL_QUERY(h_domain_is_persistent, domain_is_persistent)
+BOOL_QUERY(h_domain_is_updated, domain_is_updated)
+BOOL_QUERY(h_domain_get_autostart, domain_get_autostart)
+
+static gboolean
+h_domain_set_autostart(Conn *conn, wire_set_autostart_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_set_autostart(DRV(conn), UUID(args), args->autostart != 0, error);
+}
+
+static gboolean
+h_domain_get_os_type(Conn *conn, wire_dom_args *args, wire_str_ret *ret, GError **error)
+{
+    ret->value = DRV(conn)->domain_get_os_type(DRV(conn), UUID(args), error);
+    return ret->value != NULL;
+}
+
+static gboolean
+h_domain_get_max_memory(Conn *conn, wire_dom_args *args, wire_uhyper_ret *ret,
+                        GError **error)
+{
+    guint64 kib;
+    if (!DRV(conn)->domain_get_max_memory(DRV(conn), UUID(args), &kib, error))
+        return FALSE;
+    ret->value = kib;
+    return TRUE;
+}
+
+static gboolean
+h_domain_set_metadata(Conn *conn, wire_set_metadata_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_set_metadata(DRV(conn), UUID(args), args->type,
+                                          OPT(args->metadata), OPT(args->key), OPT(args->uri),
+                                          args->flags, error);
+}
+
+static gboolean
+h_domain_get_metadata(Conn *conn, wire_get_metadata_args *args, wire_str_ret *ret,
+                      GError **error)
+{
+    ret->value = DRV(conn)->domain_get_metadata(DRV(conn), UUID(args), args->type,
+                                                OPT(args->uri), args->flags, error);
+    return ret->value != NULL;
+}
+
+static gboolean
+h_domain_rename(Conn *conn, wire_rename_args *args, wire_int_ret *ret, GError **error)
+{
+    if (!args->new_name) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_INVALID_ARG, _("new domain name is missing"));
+        return FALSE;
+    }
+    if (!DRV(conn)->domain_rename(DRV(conn), UUID(args), *args->new_name, args->flags, error))
+        return FALSE;
+    ret->value = 0;
+    return TRUE;
+}
+
+static gboolean
+h_domain_get_vcpus_flags(Conn *conn, wire_dom_flags_args *args, wire_int_ret *ret,
+                         GError **error)
+{
+    ret->value = DRV(conn)->domain_get_vcpus_flags(DRV(conn), UUID(args), args->flags, error);
+    return ret->value >= 0;
+}
+
+static gboolean
+h_domain_set_vcpus_flags(Conn *conn, wire_set_vcpus_flags_args *args, void *ret,
+                         GError **error)
+{
+    return DRV(conn)->domain_set_vcpus_flags(DRV(conn), UUID(args), args->nvcpus, args->flags,
+                                             error);
+}
+
+static gboolean
+h_domain_set_vcpus(Conn *conn, wire_set_vcpus_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_set_vcpus_flags(DRV(conn), UUID(args), args->nvcpus,
+                                             VIR_DOMAIN_AFFECT_LIVE, error);
+}
+
+static gboolean
+h_domain_set_memory_flags(Conn *conn, wire_set_memory_flags_args *args, void *ret,
+                          GError **error)
+{
+    return DRV(conn)->domain_set_memory_flags(DRV(conn), UUID(args), args->memory, args->flags,
+                                              error);
+}
+
+static gboolean
+h_domain_set_memory(Conn *conn, wire_set_memory_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_set_memory_flags(DRV(conn), UUID(args), args->memory,
+                                              VIR_DOMAIN_AFFECT_LIVE, error);
+}
+
+static gboolean
+h_domain_set_max_memory(Conn *conn, wire_set_memory_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_set_memory_flags(DRV(conn), UUID(args), args->memory,
+                                              VIR_DOMAIN_AFFECT_CURRENT | VIR_DOMAIN_MEM_MAXIMUM,
+                                              error);
+}
+
+static gboolean
+h_domain_get_security_label(Conn *conn, wire_dom_args *args, wire_security_label_ret *ret,
+                            GError **error)
+{
+    /* Check the domain exists; with the 'none' security model there is no label. */
+    g_auto(DomainRef) dom = {0};
+    if (!DRV(conn)->domain_lookup_by_uuid(DRV(conn), UUID(args), &dom, error))
+        return FALSE;
+    set_wire_chars(&ret->label.label_len, &ret->label.label_val, "");
+    ret->enforcing = 0;
+    return TRUE;
+}
+
+static gboolean
+h_domain_has_managed_save_image(Conn *conn, wire_dom_flags_args *args, wire_int_ret *ret,
+                                GError **error)
+{
+    ret->value = DRV(conn)->domain_has_managed_save_image(DRV(conn), UUID(args), args->flags,
+                                                          error);
+    return ret->value >= 0;
+}
+
+static gboolean
+h_domain_get_messages(Conn *conn, wire_dom_flags_args *args, wire_messages_ret *ret,
+                      GError **error)
+{
+    g_auto(GStrv) msgs = DRV(conn)->domain_get_messages(DRV(conn), UUID(args), args->flags,
+                                                       error);
+    if (!msgs)
+        return FALSE;
+    guint n = g_strv_length(msgs);
+    ret->msgs.msgs_len = n;
+    ret->msgs.msgs_val = g_new0(wire_str, MAX(n, 1));
+    for (guint i = 0; i < n; i++)
+        ret->msgs.msgs_val[i] = g_strdup(msgs[i]);
+    return TRUE;
+}
+
+static gboolean
+h_domain_snapshot_num(Conn *conn, wire_dom_flags_args *args, wire_int_ret *ret,
+                      GError **error)
+{
+    /* Snapshots come with their own feature; until then a domain has none. */
+    g_auto(DomainRef) dom = {0};
+    if (!DRV(conn)->domain_lookup_by_uuid(DRV(conn), UUID(args), &dom, error))
+        return FALSE;
+    ret->value = 0;
+    return TRUE;
+}
+
+/* ---- events ---- */
+
+static gboolean
+h_domain_event_register_any(Conn *conn, wire_event_register_args *args, wire_int_ret *ret,
+                            GError **error)
+{
+    if (args->event_id < 0 || args->event_id >= VIR_DOMAIN_EVENT_ID_LAST) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_INVALID_ARG, _("unsupported event ID %d"),
+                       args->event_id);
+        return FALSE;
+    }
+    ret->value = conn_add_callback(conn, args->event_id, FALSE,
+                                   args->dom ? (unsigned char *)args->dom->uuid : NULL);
+    return TRUE;
+}
+
+static gboolean
+h_domain_event_deregister_any(Conn *conn, wire_event_deregister_args *args, void *ret,
+                              GError **error)
+{
+    return conn_remove_callback(conn, args->callback_id, FALSE, error);
+}
+
+static gboolean
+h_network_event_register_any(Conn *conn, wire_network_event_register_args *args,
+                             wire_int_ret *ret, GError **error)
+{
+    if (args->event_id < 0 || args->event_id >= VIR_NETWORK_EVENT_ID_LAST) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_INVALID_ARG,
+                       _("unsupported network event ID %d"), args->event_id);
+        return FALSE;
+    }
+    ret->value = conn_add_callback(conn, args->event_id, TRUE, NULL);
+    return TRUE;
+}
+
+static gboolean
+h_network_event_deregister_any(Conn *conn, wire_event_deregister_args *args, void *ret,
+                               GError **error)
+{
+    return conn_remove_callback(conn, args->callback_id, TRUE, error);
+}
+
+/* ---- other objects: virtd has no networks, pools or node devices yet ---- */
+
+static gboolean
+h_list_all_empty_pools(Conn *conn, wire_list_all_args *args, wire_list_all_pools_ret *ret,
+                       GError **error)
+{
+    ret->ret = 0;
+    return TRUE;
+}
+
+static gboolean
+h_list_all_empty_networks(Conn *conn, wire_list_all_args *args,
+                          wire_list_all_networks_ret *ret, GError **error)
+{
+    ret->ret = 0;
+    return TRUE;
+}
+
+static gboolean
+h_num_of_zero(Conn *conn, void *args, wire_int_ret *ret, GError **error)
+{
+    ret->value = 0;
+    return TRUE;
+}
+
+static gboolean
+h_node_num_of_devices(Conn *conn, wire_node_num_of_devices_args *args, wire_int_ret *ret,
+                      GError **error)
+{
+    ret->value = 0;
+    return check_flags(args->flags, 0, error);
+}
+
+static gboolean
+h_node_list_devices(Conn *conn, wire_node_list_devices_args *args, wire_names_ret *ret,
+                    GError **error)
+{
+    return check_flags(args->flags, 0, error);
+}
+
+/* ---- the table ---- */
+
+/* No arguments or no result: the payload is empty. */
+typedef char void_t;
+static bool_t
+xdr_void_t(XDR *xdr, void_t *unused)
+{
+    return TRUE;
+}
+
+#define H(proc, fn, A, R)                                                               \
+    [RPROC_##proc] = {(HandlerFunc)(fn), (xdrproc_t)xdr_##A, sizeof(A), (xdrproc_t)xdr_##R, \
+                      sizeof(R)}
+
+static const Handler handlers[] = {
+    H(AUTH_LIST, h_auth_list, void_t, wire_auth_list_ret),
+    H(CONNECT_SUPPORTS_FEATURE, h_supports_feature, wire_supports_feature_args, wire_int_ret),
+    H(CONNECT_OPEN, h_connect_open, wire_connect_open_args, void_t),
+    H(CONNECT_CLOSE, h_connect_close, void_t, void_t),
+    H(CONNECT_REGISTER_CLOSE_CALLBACK, h_register_close_callback, void_t, void_t),
+    H(CONNECT_UNREGISTER_CLOSE_CALLBACK, h_unregister_close_callback, void_t, void_t),
+    H(CONNECT_GET_TYPE, h_get_type, void_t, wire_str_ret),
+    H(CONNECT_GET_VERSION, h_get_version, void_t, wire_uhyper_ret),
+    H(CONNECT_GET_LIB_VERSION, h_get_lib_version, void_t, wire_uhyper_ret),
+    H(CONNECT_GET_HOSTNAME, h_get_hostname, void_t, wire_str_ret),
+    H(CONNECT_GET_URI, h_get_uri, void_t, wire_str_ret),
+    H(CONNECT_GET_SYSINFO, h_get_sysinfo, wire_flags_args, wire_str_ret),
+    H(CONNECT_GET_MAX_VCPUS, h_get_max_vcpus, wire_get_max_vcpus_args, wire_int_ret),
+    H(CONNECT_GET_CAPABILITIES, h_get_capabilities, void_t, wire_str_ret),
+    H(CONNECT_GET_DOMAIN_CAPABILITIES, h_get_domain_capabilities,
+      wire_get_domain_capabilities_args, wire_str_ret),
+    H(CONNECT_IS_SECURE, h_connect_is_secure, void_t, wire_int_ret),
+    H(NODE_GET_INFO, h_node_get_info, void_t, wire_node_info_ret),
+    H(NODE_GET_CPU_MAP, h_node_get_cpu_map, wire_node_cpu_map_args, wire_node_cpu_map_ret),
+    H(NODE_GET_MEMORY_STATS, h_node_get_memory_stats, wire_node_memory_stats_args,
+      wire_node_stats_ret),
+    H(NODE_GET_CPU_STATS, h_node_get_cpu_stats, wire_node_cpu_stats_args, wire_node_stats_ret),
+    H(NODE_GET_FREE_MEMORY, h_node_get_free_memory, void_t, wire_uhyper_ret),
+    H(NODE_GET_CELLS_FREE_MEMORY, h_node_get_cells_free_memory,
+      wire_node_cells_free_memory_args, wire_node_cells_free_memory_ret),
+    H(NODE_GET_SECURITY_MODEL, h_node_get_security_model, void_t,
+      wire_node_security_model_ret),
+    H(DOMAIN_DEFINE_XML, h_domain_define_xml, wire_define_xml_args, wire_dom_ret),
+    H(DOMAIN_DEFINE_XML_FLAGS, h_domain_define_xml_flags, wire_define_xml_flags_args,
+      wire_dom_ret),
+    H(DOMAIN_UNDEFINE, h_domain_undefine, wire_dom_args, void_t),
+    H(DOMAIN_UNDEFINE_FLAGS, h_domain_undefine_flags, wire_dom_flags_args, void_t),
+    H(DOMAIN_LOOKUP_BY_NAME, h_lookup_by_name, wire_name_args, wire_dom_ret),
+    H(DOMAIN_LOOKUP_BY_UUID, h_lookup_by_uuid, wire_lookup_by_uuid_args, wire_dom_ret),
+    H(DOMAIN_LOOKUP_BY_ID, h_lookup_by_id, wire_lookup_by_id_args, wire_dom_ret),
+    H(CONNECT_LIST_ALL_DOMAINS, h_list_all_domains, wire_list_all_args,
+      wire_list_all_domains_ret),
+    H(CONNECT_LIST_DOMAINS, h_list_domains, wire_list_ids_args, wire_list_ids_ret),
+    H(CONNECT_LIST_DEFINED_DOMAINS, h_list_defined_domains, wire_list_names_args,
+      wire_list_names_ret),
+    H(CONNECT_NUM_OF_DOMAINS, h_num_of_domains, void_t, wire_int_ret),
+    H(CONNECT_NUM_OF_DEFINED_DOMAINS, h_num_of_defined_domains, void_t, wire_int_ret),
+    H(DOMAIN_GET_XML_DESC, h_domain_get_xml_desc, wire_dom_flags_args, wire_str_ret),
+    H(DOMAIN_GET_INFO, h_domain_get_info, wire_dom_args, wire_domain_info_ret),
+    H(DOMAIN_GET_STATE, h_domain_get_state, wire_dom_flags_args, wire_domain_state_ret),
+    H(DOMAIN_IS_ACTIVE, h_domain_is_active, wire_dom_args, wire_int_ret),
+    H(DOMAIN_IS_PERSISTENT, h_domain_is_persistent, wire_dom_args, wire_int_ret),
+    H(DOMAIN_IS_UPDATED, h_domain_is_updated, wire_dom_args, wire_int_ret),
+    H(DOMAIN_GET_AUTOSTART, h_domain_get_autostart, wire_dom_args, wire_int_ret),
+    H(DOMAIN_SET_AUTOSTART, h_domain_set_autostart, wire_set_autostart_args, void_t),
+    H(DOMAIN_GET_OS_TYPE, h_domain_get_os_type, wire_dom_args, wire_str_ret),
+    H(DOMAIN_GET_MAX_MEMORY, h_domain_get_max_memory, wire_dom_args, wire_uhyper_ret),
+    H(DOMAIN_SET_METADATA, h_domain_set_metadata, wire_set_metadata_args, void_t),
+    H(DOMAIN_GET_METADATA, h_domain_get_metadata, wire_get_metadata_args, wire_str_ret),
+    H(DOMAIN_RENAME, h_domain_rename, wire_rename_args, wire_int_ret),
+    H(DOMAIN_GET_VCPUS_FLAGS, h_domain_get_vcpus_flags, wire_dom_flags_args, wire_int_ret),
+    H(DOMAIN_SET_VCPUS_FLAGS, h_domain_set_vcpus_flags, wire_set_vcpus_flags_args, void_t),
+    H(DOMAIN_SET_VCPUS, h_domain_set_vcpus, wire_set_vcpus_args, void_t),
+    H(DOMAIN_SET_MEMORY_FLAGS, h_domain_set_memory_flags, wire_set_memory_flags_args, void_t),
+    H(DOMAIN_SET_MEMORY, h_domain_set_memory, wire_set_memory_args, void_t),
+    H(DOMAIN_SET_MAX_MEMORY, h_domain_set_max_memory, wire_set_memory_args, void_t),
+    H(DOMAIN_GET_SECURITY_LABEL, h_domain_get_security_label, wire_dom_args,
+      wire_security_label_ret),
+    H(DOMAIN_HAS_MANAGED_SAVE_IMAGE, h_domain_has_managed_save_image, wire_dom_flags_args,
+      wire_int_ret),
+    H(DOMAIN_GET_MESSAGES, h_domain_get_messages, wire_dom_flags_args, wire_messages_ret),
+    H(DOMAIN_SNAPSHOT_NUM, h_domain_snapshot_num, wire_dom_flags_args, wire_int_ret),
+    H(CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, h_domain_event_register_any,
+      wire_event_register_args, wire_int_ret),
+    H(CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, h_domain_event_deregister_any,
+      wire_event_deregister_args, void_t),
+    H(CONNECT_NETWORK_EVENT_REGISTER_ANY, h_network_event_register_any,
+      wire_network_event_register_args, wire_int_ret),
+    H(CONNECT_NETWORK_EVENT_DEREGISTER_ANY, h_network_event_deregister_any,
+      wire_event_deregister_args, void_t),
+    H(CONNECT_LIST_ALL_STORAGE_POOLS, h_list_all_empty_pools, wire_list_all_args,
+      wire_list_all_pools_ret),
+    H(CONNECT_LIST_ALL_NETWORKS, h_list_all_empty_networks, wire_list_all_args,
+      wire_list_all_networks_ret),
+    H(CONNECT_NUM_OF_NETWORKS, h_num_of_zero, void_t, wire_int_ret),
+    H(CONNECT_NUM_OF_DEFINED_NETWORKS, h_num_of_zero, void_t, wire_int_ret),
+    H(CONNECT_NUM_OF_STORAGE_POOLS, h_num_of_zero, void_t, wire_int_ret),
+    H(NODE_NUM_OF_DEVICES, h_node_num_of_devices, wire_node_num_of_devices_args, wire_int_ret),
+    H(NODE_LIST_DEVICES, h_node_list_devices, wire_node_list_devices_args, wire_names_ret),
+};
+
+const Handler *
+handler_lookup(int proc)
+{
+    if (proc <= 0 || (gsize)proc >= G_N_ELEMENTS(handlers) || !handlers[proc].fn)
+        return NULL;
+    return &handlers[proc];
+}

@@ -1,0 +1,226 @@
+"""Test fixture: a real virtd under a temporary --root, and ways to talk to it.
+
+Every daemon a test starts is stopped by its pid, and its root is removed, so a test leaves
+the host as it found it. Used by the e2e tests (run with Debian's /usr/bin/python3 so that
+python3-libvirt is importable).
+"""
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+BUILDDIR = os.environ.get("VIRTD_BUILDDIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+SRCDIR = os.environ.get("VIRTD_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+VIRTD = os.path.join(BUILDDIR, "daemon", "virtd")
+DATA = os.path.join(SRCDIR, "tests", "data")
+
+# Wire facts used by raw-protocol tests.
+PROGRAM_REMOTE = 0x20008086
+PROGRAM_QEMU = 0x20008087
+PROGRAM_KEEPALIVE = 0x6B656570
+CALL, REPLY, MESSAGE = 0, 1, 2
+OK, ERROR = 0, 1
+
+
+class Daemon:
+    """One virtd process under its own temporary root."""
+
+    def __init__(self, config="", root=None):
+        self.root = root or tempfile.mkdtemp(prefix="virtd-e2e-", dir="/tmp")
+        self.owns_root = root is None
+        self.config = config
+        self.proc = None
+        self.log_path = os.path.join(self.root, "virtd.stderr")
+
+    @property
+    def sock(self):
+        return os.path.join(self.root, "run", "libvirt", "libvirt-sock")
+
+    @property
+    def sock_ro(self):
+        return os.path.join(self.root, "run", "libvirt", "libvirt-sock-ro")
+
+    @property
+    def config_dir(self):
+        return os.path.join(self.root, "etc", "libvirt", "qemu")
+
+    @property
+    def uri(self):
+        return f"qemu:///system?socket={self.sock}"
+
+    @property
+    def uri_ro(self):
+        return f"qemu:///system?socket={self.sock_ro}"
+
+    def start(self, extra_args=(), wait=True):
+        os.makedirs(os.path.join(self.root, "etc", "libvirt"), exist_ok=True)
+        conf = os.path.join(self.root, "etc", "libvirt", "virtd.conf")
+        with open(conf, "w") as f:
+            f.write(self.config)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([VIRTD, "--root", self.root, *extra_args],
+                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"virtd exited with {self.proc.returncode}: {self.stderr()}")
+            try:
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.connect(self.sock)
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("virtd did not start listening in time: " + self.stderr())
+
+    def stderr(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Stop the daemon by its pid; returns its exit status."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def cleanup(self):
+        self.stop()
+        if self.owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def virsh(self, *args, readonly=False, check=True, timeout=30):
+        """Run real virsh against this daemon; returns CompletedProcess (text)."""
+        cmd = ["virsh", "-q", "-c", self.uri_ro if readonly else self.uri, *args]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if check and res.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr}")
+        return res
+
+
+class DaemonTestCase(unittest.TestCase):
+    """A test case with a fresh daemon per test (self.d)."""
+
+    config = "keepalive_interval = 5\nkeepalive_count = 5\n"
+
+    def setUp(self):
+        self.d = Daemon(self.config).start()
+        self.addCleanup(self.d.cleanup)
+
+    def define(self, name, uuid=None, extra=""):
+        xml = domain_xml(name, uuid, extra)
+        path = os.path.join(self.d.root, f"{name}.xml")
+        with open(path, "w") as f:
+            f.write(xml)
+        self.d.virsh("define", path)
+        return path
+
+
+def domain_xml(name, uuid=None, extra=""):
+    uuid_el = f"<uuid>{uuid}</uuid>" if uuid else ""
+    return (f"<domain type='qemu'><name>{name}</name>{uuid_el}"
+            "<memory unit='MiB'>128</memory><vcpu>1</vcpu>"
+            f"<os><type arch='x86_64'>hvm</type></os>{extra}</domain>")
+
+
+class RawClient:
+    """A hand-rolled protocol client for what real clients never send (garbage, raw calls)."""
+
+    def __init__(self, path, timeout=5.0):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.serial = 0
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, prog, proc, payload=b"", mtype=CALL, serial=None, status=OK):
+        if serial is None:
+            self.serial += 1
+            serial = self.serial
+        header = struct.pack(">IIiiIi", prog, 1, proc, mtype, serial, status)
+        self.sock.sendall(struct.pack(">I", 4 + len(header) + len(payload)) + header + payload)
+        return serial
+
+    def recv(self):
+        """One packet: (prog, proc, type, serial, status, payload)."""
+        length = struct.unpack(">I", self._read(4))[0]
+        body = self._read(length - 4)
+        prog, _vers, proc, mtype, serial, status = struct.unpack(">IIiiIi", body[:24])
+        return prog, proc, mtype, serial, status, body[24:]
+
+    def recv_reply(self, serial):
+        """Skip keepalive and events until the reply to @serial."""
+        while True:
+            pkt = self.recv()
+            if pkt[2] == REPLY and pkt[3] == serial:
+                return pkt
+
+    def call(self, proc, payload=b"", prog=PROGRAM_REMOTE):
+        serial = self.send(prog, proc, payload)
+        return self.recv_reply(serial)
+
+    def open(self, name="qemu:///system", flags=0):
+        pkt = self.call(1, xdr_opt_string(name) + struct.pack(">I", flags))
+        if pkt[4] != OK:
+            raise AssertionError("CONNECT_OPEN failed: " + decode_error(pkt[5])[2])
+
+    def _read(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("daemon closed the connection")
+            buf += chunk
+        return buf
+
+
+def xdr_string(s):
+    data = s.encode()
+    return struct.pack(">I", len(data)) + data + b"\0" * (-len(data) % 4)
+
+
+def xdr_opt_string(s):
+    return struct.pack(">I", 0) if s is None else struct.pack(">I", 1) + xdr_string(s)
+
+
+def decode_error(payload):
+    """(code, domain, message) of a remote_error payload."""
+    code, domain, has_msg = struct.unpack(">iiI", payload[:12])
+    msg = None
+    if has_msg:
+        n = struct.unpack(">I", payload[12:16])[0]
+        msg = payload[16:16 + n].decode()
+    return code, domain, msg
+
+
+def main():
+    unittest.main(verbosity=2)
