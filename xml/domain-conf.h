@@ -73,3 +73,14 @@ gboolean domain_def_set_metadata(DomainDef *def, int type, const char *metadata,
 /* virDomainGetMetadata semantics. VIR_ERR_NO_DOMAIN_METADATA when absent. */
 char *domain_def_get_metadata(const DomainDef *def, int type, const char *uri,
                               GError **error);
+
+/* Added by the xml/ work. */
+
+/* Architecture and machine type of <os><type> ("x86_64", "pc" until the driver resolves
+ * it). Borrowed. */
+const char *domain_def_get_arch(const DomainDef *def);
+const char *domain_def_get_machine(const DomainDef *def);
+
+/* Replace the machine type: the hook the QEMU driver uses to resolve aliases such as
+ * "pc" or "q35" to the versioned machine of the emulator. */
+void domain_def_set_machine(DomainDef *def, const char *machine);
