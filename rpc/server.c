@@ -470,7 +470,7 @@ rpc_client_start_keepalive(RpcClient *client)
 /* ---- accepting ---- */
 
 static gboolean
-listener_accept(gpointer data)
+listener_accept(int listen_fd, GIOCondition cond, gpointer data)
 {
     Listener *l = data;
     RpcServer *srv = l->srv;
@@ -581,7 +581,7 @@ rpc_server_start(RpcServer *srv)
     for (guint i = 0; i < srv->listeners->len; i++) {
         Listener *l = g_ptr_array_index(srv->listeners, i);
         l->source = g_unix_fd_source_new(l->fd, G_IO_IN);
-        g_source_set_callback(l->source, listener_accept, l, NULL);
+        g_source_set_callback(l->source, G_SOURCE_FUNC(listener_accept), l, NULL);
         g_source_attach(l->source, srv->ctx);
     }
 }

@@ -90,7 +90,7 @@ class Daemon:
         except OSError:
             return ""
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=10.0):
@@ -113,9 +113,11 @@ class Daemon:
         if self.owns_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def virsh(self, *args, readonly=False, check=True, timeout=30):
-        """Run real virsh against this daemon; returns CompletedProcess (text)."""
-        cmd = ["virsh", "-q", "-c", self.uri_ro if readonly else self.uri, *args]
+    def virsh(self, *args, readonly=False, check=True, timeout=30, quiet=True, uri=None):
+        """Run real virsh against this daemon; returns CompletedProcess (text).
+        quiet=False drops -q (to see virsh's own messages); uri overrides the socket URI."""
+        uri = uri or (self.uri_ro if readonly else self.uri)
+        cmd = ["virsh", *(["-q"] if quiet else []), "-c", uri, *args]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if check and res.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr}")

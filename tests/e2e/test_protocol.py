@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""Protocol-level behaviour that real clients never exercise: access rules for every
+procedure, garbage, limits, pipelining and keepalive, checked with a raw client."""
+import os
+import re
+import socket
+import struct
+import time
+import unittest
+
+import virtd
+from virtd import (CALL, ERROR, MESSAGE, OK, PROGRAM_KEEPALIVE, PROGRAM_QEMU,
+                   PROGRAM_REMOTE, REPLY, RawClient, decode_error, xdr_string)
+
+VIR_ERR_NO_SUPPORT = 3
+VIR_ERR_NO_CONNECT = 5
+VIR_ERR_OPERATION_DENIED = 29
+VIR_ERR_RPC = 39
+VIR_ERR_OPERATION_INVALID = 55
+
+
+def procedures():
+    """(number, name, access) of every REMOTE procedure, from our procedure table."""
+    path = os.path.join(virtd.SRCDIR, "rpc", "protocol", "procedures.def")
+    rows = []
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"REMOTE_PROC\((\d+), (\w+), (\w+), \w+\)", line)
+            if m:
+                rows.append((int(m.group(1)), m.group(2), m.group(3)))
+    return rows
+
+
+class ProtocolTest(virtd.DaemonTestCase):
+    config = "keepalive_interval = 1\nkeepalive_count = 2\nmax_client_requests = 4\n"
+
+    def client(self, path=None):
+        c = RawClient(path or self.d.sock)
+        self.addCleanup(c.close)
+        return c
+
+    def assert_error(self, pkt, code, message):
+        self.assertEqual(pkt[4], ERROR)
+        got_code, _domain, got_msg = decode_error(pkt[5])
+        self.assertEqual(got_msg, message)
+        self.assertEqual(got_code, code)
+
+    def test_readonly_socket_denies_every_state_changing_procedure(self):
+        c = self.client(self.d.sock_ro)
+        c.open()
+        writes = [(n, name) for n, name, access in procedures() if access == "WRITE"]
+        self.assertGreater(len(writes), 150)
+        for number, name in writes:
+            # No arguments at all: access is checked before anything is decoded.
+            self.assert_error(c.call(number), VIR_ERR_OPERATION_DENIED,
+                              f"operation forbidden: read only access prevents {name}")
+        # Reads still work on the same connection.
+        pkt = c.call(3)  # CONNECT_GET_TYPE
+        self.assertEqual(pkt[4], OK)
+        self.assertEqual(pkt[5], xdr_string("QEMU"))
+
+    def test_readonly_flag_on_readwrite_socket(self):
+        c = self.client()
+        c.open(flags=1)  # VIR_CONNECT_RO
+        self.assert_error(c.call(11, xdr_string("<domain/>")), VIR_ERR_OPERATION_DENIED,
+                          "operation forbidden: read only access prevents DOMAIN_DEFINE_XML")
+
+    def test_unimplemented_procedure_names_itself(self):
+        c = self.client()
+        c.open()
+        self.assert_error(c.call(61), VIR_ERR_NO_SUPPORT,
+                          "this function is not supported by virtd: DOMAIN_MIGRATE_PREPARE")
+        self.assert_error(c.call(1, prog=PROGRAM_QEMU), VIR_ERR_NO_SUPPORT,
+                          "this function is not supported by virtd: DOMAIN_MONITOR_COMMAND")
+
+    def test_unknown_procedure_and_program(self):
+        c = self.client()
+        c.open()
+        self.assert_error(c.call(99999), VIR_ERR_RPC,
+                          "unknown procedure 99999 of program 0x20008086")
+        self.assert_error(c.call(1, prog=0x12345678), VIR_ERR_RPC, "unknown program 0x12345678")
+
+    def test_call_before_open_and_double_open(self):
+        c = self.client()
+        self.assert_error(c.call(3), VIR_ERR_OPERATION_INVALID,
+                          "Requested operation is not valid: connection not open: "
+                          "call CONNECT_OPEN before CONNECT_GET_TYPE")
+        c.open()
+        pkt = c.call(1, virtd.xdr_opt_string("qemu:///system") + struct.pack(">I", 0))
+        self.assert_error(pkt, VIR_ERR_OPERATION_INVALID,
+                          "Requested operation is not valid: connection already open")
+
+    def test_open_refuses_other_drivers(self):
+        c = self.client()
+        pkt = c.call(1, virtd.xdr_opt_string("lxc:///") + struct.pack(">I", 0))
+        self.assert_error(pkt, VIR_ERR_NO_CONNECT,
+                          "no connection driver available for 'lxc:///' "
+                          "(this virtd serves qemu:///system)")
+
+    def test_bad_arguments_get_an_error_not_a_hangup(self):
+        c = self.client()
+        c.open()
+        # DOMAIN_LOOKUP_BY_NAME with a string length running past the packet.
+        self.assert_error(c.call(23, struct.pack(">I", 1000) + b"ab"), VIR_ERR_RPC,
+                          "cannot decode the arguments")
+        self.assertEqual(c.call(3)[4], OK)
+
+    def test_garbage_drops_only_that_client(self):
+        good = self.client()
+        good.open()
+        for junk in (struct.pack(">I", 0xFFFFFFFF), struct.pack(">I", 3),
+                     struct.pack(">I", 33554433)):
+            bad = self.client()
+            bad.send_raw(junk + b"x" * 64)
+            with self.assertRaises((ConnectionError, ConnectionResetError)):
+                bad.recv()
+        self.assertEqual(good.call(3)[4], OK)
+        self.d.virsh("version")
+
+    def test_pipelined_calls_all_answered_by_serial(self):
+        c = self.client()
+        c.open()
+        serials = [c.send(PROGRAM_REMOTE, 3) for _ in range(30)]
+        got = set()
+        while len(got) < len(serials):
+            pkt = c.recv()
+            if pkt[2] == REPLY:
+                self.assertEqual(pkt[4], OK)
+                got.add(pkt[3])
+        self.assertEqual(got, set(serials))
+
+    def test_ping_gets_pong(self):
+        c = self.client()
+        c.send(PROGRAM_KEEPALIVE, 1, mtype=MESSAGE, serial=0)
+        pkt = c.recv()
+        self.assertEqual((pkt[0], pkt[1], pkt[2], pkt[3], len(pkt[5])),
+                         (PROGRAM_KEEPALIVE, 2, MESSAGE, 0, 0))
+
+    def test_keepalive_drops_silent_client_keeps_live_one(self):
+        silent = self.client()
+        live = self.client()
+        for c in (silent, live):
+            c.call(60, struct.pack(">i", 10))  # SUPPORTS_FEATURE(PROGRAM_KEEPALIVE)
+        # interval 1 s x count 2: the silent one goes within a few seconds.
+        deadline = time.monotonic() + 8
+        dropped = False
+        while time.monotonic() < deadline and not dropped:
+            try:
+                pkt = live.recv()
+                if pkt[0] == PROGRAM_KEEPALIVE and pkt[1] == 1:
+                    live.send(PROGRAM_KEEPALIVE, 2, mtype=MESSAGE, serial=0)
+            except socket.timeout:
+                pass
+            silent.sock.settimeout(0.05)
+            try:
+                while True:
+                    pkt = silent.recv()  # pings pile up unanswered
+                    self.assertEqual(pkt[0], PROGRAM_KEEPALIVE)
+            except socket.timeout:
+                pass
+            except ConnectionError:
+                dropped = True
+        self.assertTrue(dropped, "a client that never answers pings must be dropped")
+        self.assertEqual(live.call(60, struct.pack(">i", 10))[4], OK)
+
+
+if __name__ == "__main__":
+    virtd.main()
