@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <libintl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,8 +151,10 @@ start_driver(Daemon *d, GError **error)
     return d->driver != NULL;
 }
 
+/* Bind every socket before the driver loads anything, so a second daemon on the same
+ * root fails fast and touches nothing. Accepting starts later (rpc_server_start). */
 static gboolean
-start_server(Daemon *d, GError **error)
+bind_sockets(Daemon *d, GError **error)
 {
     RpcServerConfig scfg = {
         .max_workers = d->cfg.max_workers,
@@ -161,11 +164,10 @@ start_server(Daemon *d, GError **error)
         .keepalive_interval = d->cfg.keepalive_interval,
         .keepalive_count = d->cfg.keepalive_count,
     };
-    d->dispatcher = dispatch_new(d->driver, d->paths.privileged);
+    d->dispatcher = dispatch_new(d->paths.privileged);
     d->server = rpc_server_new(&scfg, dispatch_call, dispatch_is_priority,
                                dispatch_client_closed, d->dispatcher);
     dispatch_set_server(d->dispatcher, d->server);
-    d->driver->set_event_sink(d->driver, dispatch_domain_event, d->dispatcher);
 
     struct {
         const char *path;
@@ -183,7 +185,6 @@ start_server(Daemon *d, GError **error)
         if (!rpc_server_add_listener(d->server, socks[i].path, mode, socks[i].readonly, error))
             return FALSE;
     }
-    rpc_server_start(d->server);
     return TRUE;
 }
 
@@ -252,6 +253,9 @@ int
 main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
+    bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+    bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+    textdomain(GETTEXT_PACKAGE);
     Daemon d = {.pid_fd = -1, .ready_fd = -1};
     g_autoptr(GError) err = NULL;
     int status = EXIT_FAILURE;
@@ -284,8 +288,11 @@ main(int argc, char **argv)
         goto out;
 
     d.loop = g_main_loop_new(NULL, FALSE);
-    if (!make_state_dirs(&d, &err) || !start_driver(&d, &err) || !start_server(&d, &err))
+    if (!make_state_dirs(&d, &err) || !bind_sockets(&d, &err) || !start_driver(&d, &err))
         goto out;
+    dispatch_set_driver(d.dispatcher, d.driver);
+    d.driver->set_event_sink(d.driver, dispatch_domain_event, d.dispatcher);
+    rpc_server_start(d.server);
 
     g_unix_signal_add(SIGTERM, on_terminate, &d);
     g_unix_signal_add(SIGINT, on_terminate, &d);

@@ -6,12 +6,17 @@
 #include "error.h"
 
 Dispatcher *
-dispatch_new(VirtDriver *drv, gboolean privileged)
+dispatch_new(gboolean privileged)
 {
     Dispatcher *d = g_new0(Dispatcher, 1);
-    d->drv = drv;
     d->privileged = privileged;
     return d;
+}
+
+void
+dispatch_set_driver(Dispatcher *d, VirtDriver *drv)
+{
+    d->drv = drv;
 }
 
 void

@@ -8,8 +8,11 @@
 typedef struct Dispatcher Dispatcher;
 
 /* @privileged: system mode (qemu:///system) rather than session mode. */
-Dispatcher *dispatch_new(VirtDriver *drv, gboolean privileged);
+Dispatcher *dispatch_new(gboolean privileged);
 void dispatch_free(Dispatcher *d);
+
+/* The driver that calls go to; set once, before the server starts accepting. */
+void dispatch_set_driver(Dispatcher *d, VirtDriver *drv);
 
 /* The server the events go out through; set once the server exists. */
 void dispatch_set_server(Dispatcher *d, RpcServer *srv);
