@@ -3536,6 +3536,20 @@ domain_def_set_metadata(DomainDef *def, int type, const char *metadata, const ch
     return TRUE;
 }
 
+/* Drop the namespace of @node and its descendants (and its declaration). */
+static void
+metadata_strip_namespace(xmlNode *node)
+{
+    xmlSetNs(node, NULL);
+    if (node->nsDef) {
+        xmlFreeNsList(node->nsDef);
+        node->nsDef = NULL;
+    }
+    for (xmlNode *child = node->children; child; child = child->next)
+        if (child->type == XML_ELEMENT_NODE)
+            metadata_strip_namespace(child);
+}
+
 /** domain_def_get_metadata: see domain-conf.h. */
 char *
 domain_def_get_metadata(const DomainDef *def, int type, const char *uri, GError **error)
@@ -3573,9 +3587,13 @@ domain_def_get_metadata(const DomainDef *def, int type, const char *uri, GError 
              _("domain '%s' has no metadata element in namespace '%s'"), def->name, uri);
         return NULL;
     }
+    /* Clients get the element as they gave it: without our prefix and namespace. */
+    xmlNode *copy = xmlDocCopyNode(node, def->metadata, 1);
+    metadata_strip_namespace(copy);
     xbuf = xmlBufferCreate();
-    xmlNodeDump(xbuf, def->metadata, node, 0, 1);
+    xmlNodeDump(xbuf, def->metadata, copy, 0, 1);
     ret = g_strdup((const char *)xmlBufferContent(xbuf));
     xmlBufferFree(xbuf);
+    xmlFreeNode(copy);
     return ret;
 }
