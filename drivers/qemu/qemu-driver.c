@@ -728,6 +728,27 @@ qemu_driver_define_locked(QemuDriver *drv, DomainDef *def_in, DomainRef *ret_dom
     return TRUE;
 }
 
+/* Turn the machine alias of @def ("pc", "q35", or none) into the versioned machine type
+ * the emulator reports, as libvirt stores it. Needs the QEMU capabilities. */
+static gboolean
+qemu_driver_resolve_machine(QemuDriver *drv, DomainDef *def, GError **error)
+{
+    g_autoptr(QemuCaps) caps = qemu_driver_get_caps(drv, error);
+    if (!caps)
+        return FALSE;
+    const char *machine = domain_def_get_machine(def);
+    const char *resolved = machine ? qemu_caps_resolve_machine(caps, machine)
+                                   : qemu_caps_default_machine(caps);
+    if (!resolved) {
+        virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("machine type '%s' is not supported by '%s'"), machine,
+                       qemu_caps_get_binary(caps));
+        return FALSE;
+    }
+    domain_def_set_machine(def, resolved);
+    return TRUE;
+}
+
 static gboolean
 qemu_driver_domain_define_xml(VirtDriver *vdrv, const char *xml, unsigned int flags,
                               DomainRef *ret_dom, GError **error)
@@ -742,7 +763,8 @@ qemu_driver_domain_define_xml(VirtDriver *vdrv, const char *xml, unsigned int fl
     DomainDef *def = domain_def_parse(xml, parse_flags, error);
     if (!def)
         return FALSE;
-    if (!domain_name_check(domain_def_get_name(def), error)) {
+    if (!domain_name_check(domain_def_get_name(def), error) ||
+        !qemu_driver_resolve_machine(drv, def, error)) {
         domain_def_free(def);
         return FALSE;
     }
@@ -1528,6 +1550,9 @@ qemu_driver_new(const QemuDriverConfig *cfg, GError **error)
     QemuDriver *drv = g_new0(QemuDriver, 1);
     drv->base = qemu_driver_vtable;
     qemu_driver_config_copy(&drv->cfg, cfg);
+    drv->cfg.caps = NULL; /* held in drv->caps instead */
+    if (cfg->caps)
+        drv->caps = qemu_caps_ref(cfg->caps);
     drv->autostart_dir = g_build_filename(drv->cfg.config_dir, "autostart", NULL);
     g_mutex_init(&drv->define_lock);
     g_rw_lock_init(&drv->table_lock);

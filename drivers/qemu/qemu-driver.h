@@ -14,6 +14,8 @@ typedef struct {
     char *cache_dir;   /* capabilities cache */
     char *emulator;    /* default QEMU binary, e.g. /usr/bin/qemu-system-x86_64 */
     HostRoots host;    /* procfs/sysfs roots ("/" on a real host) */
+    struct _QemuCaps *caps; /* capabilities to use instead of probing @emulator (tests);
+                             * NULL: probe on first need. The driver takes a reference. */
     gboolean privileged;
 } QemuDriverConfig;
 

@@ -10,6 +10,7 @@
 #include <libvirt/virterror.h>
 
 #include "daemon/util/virt-error.h"
+#include "canned-caps.h"
 #include "drivers/qemu/qemu-driver.h"
 
 #define UUID1 "6f1c3a52-0d4e-4b8a-9e21-3c5d7f9a0b01"
@@ -102,22 +103,33 @@ assert_error(GError *err, int vir_from, int vir_code, const char *message)
         g_assert_cmpstr(err->message, ==, message);
 }
 
+/* A driver on the fixture's tree. With @canned, QEMU capabilities come from the canned
+ * replies of tests/data/qemu; without, the driver would have to probe the fake emulator. */
+static VirtDriver *
+new_driver(Fixture *fx, gboolean canned)
+{
+    g_autofree char *emulator = g_build_filename(fx->root, "fake-qemu", NULL);
+    g_autofree char *cache_dir = g_build_filename(fx->root, "cache", NULL);
+    g_autoptr(QemuCaps) caps = canned ? canned_caps("x86_64", emulator, FALSE) : NULL;
+    QemuDriverConfig cfg = {
+        .config_dir = fx->config_dir,
+        .emulator = emulator,
+        .cache_dir = cache_dir,
+        .host = { .proc_root = "/", .sys_root = "/" },
+        .caps = caps,
+    };
+    g_autoptr(GError) err = NULL;
+    VirtDriver *drv = qemu_driver_new(&cfg, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(drv);
+    drv->set_event_sink(drv, record_event, fx);
+    return drv;
+}
+
 static void
 start_driver(Fixture *fx)
 {
-    QemuDriverConfig cfg = {
-        .config_dir = fx->config_dir,
-        .emulator = g_build_filename(fx->root, "fake-qemu", NULL),
-        .cache_dir = g_build_filename(fx->root, "cache", NULL),
-        .host = { .proc_root = "/", .sys_root = "/" },
-    };
-    g_autoptr(GError) err = NULL;
-    fx->drv = qemu_driver_new(&cfg, &err);
-    g_assert_no_error(err);
-    g_assert_nonnull(fx->drv);
-    fx->drv->set_event_sink(fx->drv, record_event, fx);
-    g_free(cfg.emulator);
-    g_free(cfg.cache_dir);
+    fx->drv = new_driver(fx, TRUE);
 }
 
 static void
@@ -816,10 +828,11 @@ test_reload(Fixture *fx, gconstpointer data)
 }
 
 static void
-test_probe_is_lazy(Fixture *fx, gconstpointer data)
+test_probe_on_first_need(Fixture *fx, gconstpointer data)
 {
-    /* Defining and listing never ran the emulator (the teardown checks it too). */
-    define(fx, "web1", UUID1, NULL);
+    /* A driver with nothing probed yet: loading and listing never run the emulator. */
+    fx->drv->shutdown(fx->drv);
+    fx->drv = new_driver(fx, FALSE);
     g_autofree char *names = list_names(fx, 0);
     g_assert_false(g_file_test(fx->probe_mark, G_FILE_TEST_EXISTS));
 
@@ -840,6 +853,54 @@ test_probe_is_lazy(Fixture *fx, gconstpointer data)
     g_assert_cmpint(err->code, !=, VIR_ERR_INTERNAL_ERROR);
     g_assert_true(g_file_test(fx->probe_mark, G_FILE_TEST_EXISTS));
     g_assert_cmpint(g_unlink(fx->probe_mark), ==, 0);
+    g_clear_error(&err);
+
+    /* A definition needs the machine types, so it probes too, and fails the same way. */
+    g_autofree char *xml = domain_xml("web1", UUID1, 131072, 2);
+    DomainRef ref = { 0 };
+    g_assert_false(fx->drv->domain_define_xml(fx->drv, xml, 0, &ref, &err));
+    g_assert_cmpint(err->code, !=, VIR_ERR_INTERNAL_ERROR);
+    g_assert_true(g_file_test(fx->probe_mark, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(g_unlink(fx->probe_mark), ==, 0);
+}
+
+/* Machine aliases are stored as the versioned type QEMU reports, as libvirt does. */
+static void
+test_machine_resolution(Fixture *fx, gconstpointer data)
+{
+    static const struct {
+        const char *given, *stored;
+    } cases[] = {
+        {NULL, "pc-i440fx-7.2"},
+        {"pc", "pc-i440fx-7.2"},
+        {"q35", "pc-q35-7.2"},
+        {"pc-q35-6.2", "pc-q35-6.2"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *type = cases[i].given
+            ? g_strdup_printf("<type arch='x86_64' machine='%s'>hvm</type>", cases[i].given)
+            : g_strdup("<type arch='x86_64'>hvm</type>");
+        g_autofree char *xml = g_strdup_printf(
+            "<domain type='qemu'><name>m%zu</name><memory>131072</memory><vcpu>1</vcpu>"
+            "<os>%s</os></domain>", i, type);
+        g_autoptr(GError) err = NULL;
+        g_auto(DomainRef) ref = { 0 };
+        g_assert_true(fx->drv->domain_define_xml(fx->drv, xml, 0, &ref, &err));
+        g_assert_no_error(err);
+        g_autofree char *out = fx->drv->domain_get_xml_desc(fx->drv, ref.uuid, 0, &err);
+        g_autofree char *want = g_strdup_printf("machine='%s'", cases[i].stored);
+        g_assert_nonnull(strstr(out, want));
+    }
+
+    g_autoptr(GError) err = NULL;
+    DomainRef ref = { 0 };
+    const char *bad = "<domain type='qemu'><name>bad</name><memory>131072</memory>"
+                      "<vcpu>1</vcpu><os><type machine='pc-fantasy-1.0'>hvm</type></os></domain>";
+    g_assert_false(fx->drv->domain_define_xml(fx->drv, bad, 0, &ref, &err));
+    g_autofree char *emulator = g_build_filename(fx->root, "fake-qemu", NULL);
+    g_autofree char *msg =
+        g_strdup_printf("machine type 'pc-fantasy-1.0' is not supported by '%s'", emulator);
+    assert_error(err, VIR_FROM_QEMU, VIR_ERR_CONFIG_UNSUPPORTED, msg);
 }
 
 typedef struct {
@@ -918,7 +979,8 @@ main(int argc, char **argv)
     ADD("/qemu/driver/memory", test_memory);
     ADD("/qemu/driver/persistence-and-bad-files", test_persistence_and_bad_files);
     ADD("/qemu/driver/reload", test_reload);
-    ADD("/qemu/driver/probe-is-lazy", test_probe_is_lazy);
+    ADD("/qemu/driver/probe-on-first-need", test_probe_on_first_need);
+    ADD("/qemu/driver/machine-resolution", test_machine_resolution);
     ADD("/qemu/driver/concurrency", test_concurrency);
 #undef ADD
     return g_test_run();

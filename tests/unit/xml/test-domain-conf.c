@@ -239,10 +239,10 @@ test_metadata(void)
     g_assert_no_error(error);
     got = domain_def_get_metadata(def, VIR_DOMAIN_METADATA_ELEMENT, "http://foo.example/",
                                   &error);
-    g_assert_cmpstr(got, ==,
-                    "<foo:app xmlns:foo=\"http://foo.example/\">\n"
-                    "  <foo:x a=\"1\">text</foo:x>\n"
-                    "</foo:app>");
+    /* read back as the client wrote it: our prefix and namespace are not part of it */
+    g_assert_cmpstr(got, ==, "<app>\n  <x a=\"1\">text</x>\n</app>");
+    g_autofree char *stored = domain_def_format(def, -1, 0);
+    g_assert_nonnull(strstr(stored, "<foo:app xmlns:foo=\"http://foo.example/\">"));
     g_clear_pointer(&got, g_free);
     g_assert_true(domain_def_set_metadata(def, VIR_DOMAIN_METADATA_ELEMENT, "<other/>", "bar",
                                           "http://bar.example/", &error));
