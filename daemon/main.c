@@ -293,6 +293,7 @@ main(int argc, char **argv)
     dispatch_set_driver(d.dispatcher, d.driver);
     d.driver->set_event_sink(d.driver, dispatch_domain_event, d.dispatcher);
     rpc_server_start(d.server);
+    qemu_driver_start_autostart(d.driver);
 
     g_unix_signal_add(SIGTERM, on_terminate, &d);
     g_unix_signal_add(SIGINT, on_terminate, &d);

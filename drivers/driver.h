@@ -138,6 +138,26 @@ struct VirtDriver {
     char **(*domain_get_messages)(VirtDriver *drv, const unsigned char *uuid,
                                   unsigned int flags, GError **error);
 
+    /* Running domains */
+    gboolean (*domain_create)(VirtDriver *drv, const unsigned char *uuid, unsigned int flags,
+                              GError **error);
+    /* Start a transient domain from @xml. */
+    gboolean (*domain_create_xml)(VirtDriver *drv, const char *xml, unsigned int flags,
+                                  DomainRef *ret_dom, GError **error);
+    gboolean (*domain_destroy)(VirtDriver *drv, const unsigned char *uuid, unsigned int flags,
+                               GError **error);
+    gboolean (*domain_shutdown)(VirtDriver *drv, const unsigned char *uuid,
+                                unsigned int flags, GError **error);
+    gboolean (*domain_reboot)(VirtDriver *drv, const unsigned char *uuid, unsigned int flags,
+                              GError **error);
+    gboolean (*domain_reset)(VirtDriver *drv, const unsigned char *uuid, unsigned int flags,
+                             GError **error);
+    gboolean (*domain_suspend)(VirtDriver *drv, const unsigned char *uuid, GError **error);
+    gboolean (*domain_resume)(VirtDriver *drv, const unsigned char *uuid, GError **error);
+    /* qemu-monitor-command: QMP JSON, or an HMP line with VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP. */
+    char *(*domain_monitor_command)(VirtDriver *drv, const unsigned char *uuid,
+                                    const char *command, unsigned int flags, GError **error);
+
     /* Events: the driver calls @sink for every event. Set once at start-up. */
     void (*set_event_sink)(VirtDriver *drv, DomainEventSink sink, gpointer user_data);
 

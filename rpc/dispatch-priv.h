@@ -44,8 +44,8 @@ typedef struct {
     gsize ret_size;
 } Handler;
 
-/* The handler of REMOTE procedure @proc, or NULL (handlers.c). */
-const Handler *handler_lookup(int proc);
+/* The handler of procedure @proc of program @prog (REMOTE or QEMU), or NULL (handlers.c). */
+const Handler *handler_lookup(guint32 prog, int proc);
 
 /* Copy a driver DomainRef into a wire domain (allocates the name). */
 void wire_domain_set(wire_domain *w, const DomainRef *ref);

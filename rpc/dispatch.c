@@ -34,7 +34,7 @@ dispatch_set_server(Dispatcher *d, RpcServer *srv)
 gboolean
 dispatch_is_implemented(guint32 prog, int proc)
 {
-    return prog == PROGRAM_REMOTE && handler_lookup(proc) != NULL;
+    return handler_lookup(prog, proc) != NULL;
 }
 
 void
@@ -203,7 +203,7 @@ check_call(Conn *conn, const PacketHeader *h, GError **error)
                        _("read only access prevents %s"), info->name);
         return NULL;
     }
-    const Handler *handler = h->prog == PROGRAM_REMOTE ? handler_lookup(h->proc) : NULL;
+    const Handler *handler = handler_lookup(h->prog, h->proc);
     if (!handler) {
         virt_error_set(error, VIR_FROM_RPC, VIR_ERR_NO_SUPPORT, "%s", info->name);
         return NULL;
@@ -273,6 +273,14 @@ event_packet(const DomainEvent *ev, int cb_id)
         wire_domain_set(&msg.dom, &ev->dom);
         h.proc = RPROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE;
         GBytes *pkt = packet_encode(&h, (xdrproc_t)xdr_wire_lifecycle_msg, &msg, NULL);
+        g_free(msg.dom.name);
+        return pkt;
+    }
+    case VIR_DOMAIN_EVENT_ID_REBOOT: {
+        wire_reboot_msg msg = {.callback_id = cb_id};
+        wire_domain_set(&msg.dom, &ev->dom);
+        h.proc = RPROC_DOMAIN_EVENT_CALLBACK_REBOOT;
+        GBytes *pkt = packet_encode(&h, (xdrproc_t)xdr_wire_reboot_msg, &msg, NULL);
         g_free(msg.dom.name);
         return pkt;
     }

@@ -724,6 +724,78 @@ h_domain_snapshot_num(Conn *conn, wire_dom_flags_args *args, wire_int_ret *ret,
     return TRUE;
 }
 
+/* ---- running domains ---- */
+
+static gboolean
+h_domain_create(Conn *conn, wire_dom_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_create(DRV(conn), UUID(args), 0, error);
+}
+
+static gboolean
+h_domain_create_with_flags(Conn *conn, wire_dom_flags_args *args, wire_dom_ret *ret,
+                           GError **error)
+{
+    if (!DRV(conn)->domain_create(DRV(conn), UUID(args), args->flags, error))
+        return FALSE;
+    /* The reply carries the domain with its new id. */
+    g_auto(DomainRef) dom = {0};
+    if (!DRV(conn)->domain_lookup_by_uuid(DRV(conn), UUID(args), &dom, error))
+        return FALSE;
+    wire_domain_set(&ret->dom, &dom);
+    return TRUE;
+}
+
+static gboolean
+h_domain_create_xml(Conn *conn, wire_create_xml_args *args, wire_dom_ret *ret, GError **error)
+{
+    g_auto(DomainRef) dom = {0};
+    if (!DRV(conn)->domain_create_xml(DRV(conn), args->xml, args->flags, &dom, error))
+        return FALSE;
+    wire_domain_set(&ret->dom, &dom);
+    return TRUE;
+}
+
+/* The many (domain[, flags]) -> nothing operations. */
+#define DOM_OP(fname, member)                                                           \
+    static gboolean fname(Conn *conn, wire_dom_args *args, void *ret, GError **error)   \
+    {                                                                                   \
+        return DRV(conn)->member(DRV(conn), UUID(args), 0, error);                      \
+    }
+#define DOM_OP_FLAGS(fname, member)                                                     \
+    static gboolean fname(Conn *conn, wire_dom_flags_args *args, void *ret,             \
+                          GError **error)                                               \
+    {                                                                                   \
+        return DRV(conn)->member(DRV(conn), UUID(args), args->flags, error);            \
+    }
+DOM_OP(h_domain_destroy, domain_destroy)
+DOM_OP_FLAGS(h_domain_destroy_flags, domain_destroy)
+DOM_OP(h_domain_shutdown, domain_shutdown)
+DOM_OP_FLAGS(h_domain_shutdown_flags, domain_shutdown)
+DOM_OP_FLAGS(h_domain_reboot, domain_reboot)
+DOM_OP_FLAGS(h_domain_reset, domain_reset)
+
+static gboolean
+h_domain_suspend(Conn *conn, wire_dom_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_suspend(DRV(conn), UUID(args), error);
+}
+
+static gboolean
+h_domain_resume(Conn *conn, wire_dom_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_resume(DRV(conn), UUID(args), error);
+}
+
+static gboolean
+h_qemu_monitor_command(Conn *conn, wire_monitor_command_args *args, wire_str_ret *ret,
+                       GError **error)
+{
+    ret->value = DRV(conn)->domain_monitor_command(DRV(conn), UUID(args), args->cmd,
+                                                   args->flags, error);
+    return ret->value != NULL;
+}
+
 /* ---- events ---- */
 
 static gboolean
@@ -889,6 +961,17 @@ static const Handler handlers[] = {
       wire_int_ret),
     H(DOMAIN_GET_MESSAGES, h_domain_get_messages, wire_dom_flags_args, wire_messages_ret),
     H(DOMAIN_SNAPSHOT_NUM, h_domain_snapshot_num, wire_dom_flags_args, wire_int_ret),
+    H(DOMAIN_CREATE, h_domain_create, wire_dom_args, void_t),
+    H(DOMAIN_CREATE_WITH_FLAGS, h_domain_create_with_flags, wire_dom_flags_args, wire_dom_ret),
+    H(DOMAIN_CREATE_XML, h_domain_create_xml, wire_create_xml_args, wire_dom_ret),
+    H(DOMAIN_DESTROY, h_domain_destroy, wire_dom_args, void_t),
+    H(DOMAIN_DESTROY_FLAGS, h_domain_destroy_flags, wire_dom_flags_args, void_t),
+    H(DOMAIN_SHUTDOWN, h_domain_shutdown, wire_dom_args, void_t),
+    H(DOMAIN_SHUTDOWN_FLAGS, h_domain_shutdown_flags, wire_dom_flags_args, void_t),
+    H(DOMAIN_REBOOT, h_domain_reboot, wire_dom_flags_args, void_t),
+    H(DOMAIN_RESET, h_domain_reset, wire_dom_flags_args, void_t),
+    H(DOMAIN_SUSPEND, h_domain_suspend, wire_dom_args, void_t),
+    H(DOMAIN_RESUME, h_domain_resume, wire_dom_args, void_t),
     H(CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, h_domain_event_register_any,
       wire_event_register_args, wire_int_ret),
     H(CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, h_domain_event_deregister_any,
@@ -908,10 +991,23 @@ static const Handler handlers[] = {
     H(NODE_LIST_DEVICES, h_node_list_devices, wire_node_list_devices_args, wire_names_ret),
 };
 
+#define QH(proc, fn, A, R)                                                              \
+    [QPROC_##proc] = {(HandlerFunc)(fn), (xdrproc_t)xdr_##A, sizeof(A), (xdrproc_t)xdr_##R, \
+                      sizeof(R)}
+
+static const Handler qemu_handlers[] = {
+    QH(DOMAIN_MONITOR_COMMAND, h_qemu_monitor_command, wire_monitor_command_args,
+       wire_str_ret),
+};
+
 const Handler *
-handler_lookup(int proc)
+handler_lookup(guint32 prog, int proc)
 {
-    if (proc <= 0 || (gsize)proc >= G_N_ELEMENTS(handlers) || !handlers[proc].fn)
+    const Handler *table = prog == PROGRAM_REMOTE ? handlers : qemu_handlers;
+    gsize n = prog == PROGRAM_REMOTE ? G_N_ELEMENTS(handlers) : G_N_ELEMENTS(qemu_handlers);
+    if (prog != PROGRAM_REMOTE && prog != PROGRAM_QEMU)
         return NULL;
-    return &handlers[proc];
+    if (proc <= 0 || (gsize)proc >= n || !table[proc].fn)
+        return NULL;
+    return &table[proc];
 }

@@ -184,6 +184,21 @@ rpc_client_send(RpcClient *client, GBytes *packet)
 {
     g_mutex_lock(&client->lock);
     gboolean closed = client->closed;
+    if (!closed && g_queue_is_empty(&client->out)) {
+        /* Nothing queued: write from this thread and spare the loop a wake-up. Only what
+         * the socket does not take at once goes through the loop thread. */
+        gsize size;
+        const guint8 *data = g_bytes_get_data(packet, &size);
+        ssize_t n;
+        do
+            n = send(client->fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n == (ssize_t)size) {
+            g_mutex_unlock(&client->lock);
+            return;
+        }
+        client->out_offset = n > 0 ? n : 0; /* errors surface in the loop's flush */
+    }
     if (!closed)
         g_queue_push_tail(&client->out, g_bytes_ref(packet));
     g_mutex_unlock(&client->lock);

@@ -23,11 +23,11 @@
 #include "daemon/util/virt-error.h"
 #include "drivers/qemu/qemu-capabilities.h"
 #include "xml/domain-conf.h"
+#include "drivers/qemu/qemu-driver-priv.h"
 
 #define QEMU_DEFAULT_EMULATOR "/usr/bin/qemu-system-x86_64"
 #define QEMU_CONFIG_FILE_MODE 0600
 #define QEMU_DIR_MODE 0755
-#define QEMU_UUID_STRLEN 37
 
 /* The comment at the top of every persistent definition. */
 #define QEMU_CONFIG_HEADER \
@@ -36,33 +36,13 @@
 /* ---------------------------------------------------------------------------------- */
 /* Domain objects                                                                      */
 
-typedef struct _QemuDomain QemuDomain;
-/* A domain acquired with qemu_driver_acquire(): referenced and locked. */
-typedef struct _QemuDomain QemuDomainLocked;
-
-struct _QemuDomain {
-    gint refcount;
-    GMutex lock;
-    unsigned char uuid[VIRT_UUID_LEN];    /* immutable */
-    char uuid_str[QEMU_UUID_STRLEN];      /* immutable, the key of by_uuid */
-    DomainDef *def;      /* current definition: the live one while running */
-    DomainDef *new_def;  /* persistent config while running, NULL when shut off */
-    int state;           /* virDomainState */
-    int reason;          /* its reason enum */
-    int id;              /* -1 when not running */
-    GPid pid;            /* 0 when not running */
-    gboolean autostart;
-    gboolean persistent;
-    gboolean updated;    /* persistent config changed while running */
-    gboolean removed;    /* no longer in the table: lookups must fail */
-};
-
-static QemuDomain *
+QemuDomain *
 qemu_domain_new(DomainDef *def)
 {
     QemuDomain *dom = g_new0(QemuDomain, 1);
     dom->refcount = 1;
     g_mutex_init(&dom->lock);
+    g_cond_init(&dom->job_cond);
     memcpy(dom->uuid, domain_def_get_uuid(def), VIRT_UUID_LEN);
     uuid_unparse_lower(dom->uuid, dom->uuid_str);
     dom->def = def;
@@ -73,14 +53,14 @@ qemu_domain_new(DomainDef *def)
     return dom;
 }
 
-static QemuDomain *
+QemuDomain *
 qemu_domain_ref(QemuDomain *dom)
 {
     g_atomic_int_inc(&dom->refcount);
     return dom;
 }
 
-static void
+void
 qemu_domain_unref(QemuDomain *dom)
 {
     if (!dom || !g_atomic_int_dec_and_test(&dom->refcount))
@@ -88,12 +68,13 @@ qemu_domain_unref(QemuDomain *dom)
     domain_def_free(dom->def);
     domain_def_free(dom->new_def);
     g_mutex_clear(&dom->lock);
+    g_cond_clear(&dom->job_cond);
+    g_free(dom->run_dir);
     g_free(dom);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuDomain, qemu_domain_unref)
 
 /* Unlock and unreference a domain from qemu_driver_acquire(). */
-static void
+void
 qemu_domain_release(QemuDomainLocked *dom)
 {
     if (!dom)
@@ -101,28 +82,27 @@ qemu_domain_release(QemuDomainLocked *dom)
     g_mutex_unlock(&dom->lock);
     qemu_domain_unref(dom);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuDomainLocked, qemu_domain_release)
 
-static gboolean
+gboolean
 qemu_domain_is_active(const QemuDomain *dom)
 {
     return dom->id != -1;
 }
 
-static const char *
+const char *
 qemu_domain_name(const QemuDomain *dom)
 {
     return domain_def_get_name(dom->def);
 }
 
 /* The definition the next start will use. */
-static DomainDef *
+DomainDef *
 qemu_domain_persistent_def(QemuDomain *dom)
 {
     return dom->new_def ? dom->new_def : dom->def;
 }
 
-static void
+void
 qemu_domain_fill_ref(const QemuDomain *dom, DomainRef *ref)
 {
     ref->name = g_strdup(qemu_domain_name(dom));
@@ -133,26 +113,7 @@ qemu_domain_fill_ref(const QemuDomain *dom, DomainRef *ref)
 /* ---------------------------------------------------------------------------------- */
 /* The driver                                                                          */
 
-typedef struct {
-    VirtDriver base; /* first: the vtable callers hold */
-    QemuDriverConfig cfg;
-    char *autostart_dir;
-
-    GMutex define_lock;
-    GRWLock table_lock;
-    GHashTable *by_uuid; /* uuid string -> QemuDomain* (holds a reference) */
-    GHashTable *by_name; /* name (own copy) -> QemuDomain* (same objects, borrowed) */
-
-    GMutex caps_lock; /* guards the lazy probe */
-    QemuCaps *caps;
-    char *host_uuid;
-
-    GMutex sink_lock;
-    DomainEventSink sink;
-    gpointer sink_data;
-} QemuDriver;
-
-static QemuDriver *
+QemuDriver *
 qemu_driver_cast(VirtDriver *drv)
 {
     return (QemuDriver *)drv;
@@ -199,7 +160,7 @@ qemu_driver_autostart_path(QemuDriver *drv, const char *name)
     return g_build_filename(drv->autostart_dir, file, NULL);
 }
 
-static gboolean
+gboolean
 qemu_driver_check_flags(unsigned int flags, unsigned int allowed, GError **error)
 {
     if (flags & ~allowed) {
@@ -213,7 +174,7 @@ qemu_driver_check_flags(unsigned int flags, unsigned int allowed, GError **error
 /* ---------------------------------------------------------------------------------- */
 /* Events                                                                              */
 
-static void
+void
 qemu_events_add_lifecycle(GPtrArray *events, const QemuDomain *dom, const char *name,
                           int type, int detail)
 {
@@ -240,14 +201,14 @@ qemu_events_add_metadata(GPtrArray *events, const QemuDomain *dom, int type, con
     g_ptr_array_add(events, ev);
 }
 
-static GPtrArray *
+GPtrArray *
 qemu_events_new(void)
 {
     return g_ptr_array_new_with_free_func((GDestroyNotify)domain_event_free);
 }
 
 /* Hand @events to the sink. Call with no lock held. */
-static void
+void
 qemu_driver_emit(QemuDriver *drv, GPtrArray *events)
 {
     g_mutex_lock(&drv->sink_lock);
@@ -275,7 +236,7 @@ qemu_driver_set_event_sink(VirtDriver *vdrv, DomainEventSink sink, gpointer user
 /* The table                                                                           */
 
 /* Insert @dom; the caller holds define_lock and has checked name and uuid are free. */
-static void
+void
 qemu_driver_table_insert(QemuDriver *drv, QemuDomain *dom)
 {
     g_rw_lock_writer_lock(&drv->table_lock);
@@ -285,7 +246,7 @@ qemu_driver_table_insert(QemuDriver *drv, QemuDomain *dom)
 }
 
 /* Remove @dom (locked by the caller, its name is the current key) from the table. */
-static void
+void
 qemu_driver_table_remove(QemuDriver *drv, QemuDomain *dom)
 {
     dom->removed = TRUE;
@@ -305,7 +266,7 @@ qemu_driver_table_rename(QemuDriver *drv, QemuDomain *dom, const char *old_name)
 }
 
 /* A new reference to the domain named @name, or NULL. */
-static QemuDomain *
+QemuDomain *
 qemu_driver_find_name(QemuDriver *drv, const char *name)
 {
     g_rw_lock_reader_lock(&drv->table_lock);
@@ -317,7 +278,7 @@ qemu_driver_find_name(QemuDriver *drv, const char *name)
 }
 
 /* A new reference to the domain with @uuid_str, or NULL. */
-static QemuDomain *
+QemuDomain *
 qemu_driver_find_uuid(QemuDriver *drv, const char *uuid_str)
 {
     g_rw_lock_reader_lock(&drv->table_lock);
@@ -329,7 +290,7 @@ qemu_driver_find_uuid(QemuDriver *drv, const char *uuid_str)
 }
 
 /* References to every domain, for walks that lock them one by one. */
-static GPtrArray *
+GPtrArray *
 qemu_driver_snapshot(QemuDriver *drv)
 {
     GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)qemu_domain_unref);
@@ -345,7 +306,7 @@ qemu_driver_snapshot(QemuDriver *drv)
 
 /* Find the domain with @uuid, lock it and return it (release with qemu_domain_release).
  * VIR_ERR_NO_DOMAIN when there is none. */
-static QemuDomainLocked *
+QemuDomainLocked *
 qemu_driver_acquire(QemuDriver *drv, const unsigned char *uuid, GError **error)
 {
     char uuid_str[QEMU_UUID_STRLEN];
@@ -551,7 +512,7 @@ qemu_driver_load_all(QemuDriver *drv, GPtrArray *events)
 
 /* The probed capabilities of the default emulator, probing on first need. A failed
  * probe is not remembered, so installing QEMU later fixes it without a restart. */
-static QemuCaps *
+QemuCaps *
 qemu_driver_get_caps(QemuDriver *drv, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->caps_lock);
@@ -730,7 +691,7 @@ qemu_driver_define_locked(QemuDriver *drv, DomainDef *def_in, DomainRef *ret_dom
 
 /* Turn the machine alias of @def ("pc", "q35", or none) into the versioned machine type
  * the emulator reports, as libvirt stores it. Needs the QEMU capabilities. */
-static gboolean
+gboolean
 qemu_driver_resolve_machine(QemuDriver *drv, DomainDef *def, GError **error)
 {
     g_autoptr(QemuCaps) caps = qemu_driver_get_caps(drv, error);
@@ -1128,7 +1089,7 @@ qemu_driver_domain_get_info(VirtDriver *vdrv, const unsigned char *uuid,
         .max_mem_kib = domain_def_get_max_memory_kib(dom->def),
         .memory_kib = domain_def_get_current_memory_kib(dom->def),
         .nr_virt_cpu = domain_def_get_vcpus_current(dom->def),
-        .cpu_time_ns = 0, /* read from the cgroup once domains run */
+        .cpu_time_ns = qemu_run_cpu_time(dom),
     };
     *ret_info = info;
     return TRUE;
@@ -1549,6 +1510,7 @@ qemu_driver_new(const QemuDriverConfig *cfg, GError **error)
 
     QemuDriver *drv = g_new0(QemuDriver, 1);
     drv->base = qemu_driver_vtable;
+    qemu_run_fill_vtable(&drv->base);
     qemu_driver_config_copy(&drv->cfg, cfg);
     drv->cfg.caps = NULL; /* held in drv->caps instead */
     if (cfg->caps)
@@ -1574,7 +1536,15 @@ qemu_driver_new(const QemuDriverConfig *cfg, GError **error)
     g_mutex_lock(&drv->define_lock);
     qemu_driver_load_all(drv, NULL);
     g_mutex_unlock(&drv->define_lock);
+    qemu_run_init(drv);
+    qemu_run_reattach_all(drv);
     return &drv->base;
+}
+
+void
+qemu_driver_start_autostart(VirtDriver *vdrv)
+{
+    qemu_run_autostart(qemu_driver_cast(vdrv));
 }
 
 void
@@ -1583,6 +1553,7 @@ qemu_driver_free(VirtDriver *vdrv)
     if (!vdrv)
         return;
     QemuDriver *drv = qemu_driver_cast(vdrv);
+    qemu_run_shutdown(drv);
     g_clear_pointer(&drv->by_name, g_hash_table_unref);
     g_clear_pointer(&drv->by_uuid, g_hash_table_unref);
     g_clear_pointer(&drv->caps, qemu_caps_unref);

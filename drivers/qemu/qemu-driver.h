@@ -26,5 +26,8 @@ void qemu_driver_config_clear(QemuDriverConfig *cfg);
  * first need is fine). The config is copied. */
 VirtDriver *qemu_driver_new(const QemuDriverConfig *cfg, GError **error);
 
-/* Stop and free the driver. */
+/* Start the domains marked autostart, in the background (the daemon answers meanwhile). */
+void qemu_driver_start_autostart(VirtDriver *drv);
+
+/* Stop watching (running QEMUs keep running, a new driver re-attaches) and free. */
 void qemu_driver_free(VirtDriver *drv);

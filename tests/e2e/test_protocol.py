@@ -70,8 +70,8 @@ class ProtocolTest(virtd.DaemonTestCase):
         c.open()
         self.assert_error(c.call(61), VIR_ERR_NO_SUPPORT,
                           "this function is not supported by virtd: DOMAIN_MIGRATE_PREPARE")
-        self.assert_error(c.call(1, prog=PROGRAM_QEMU), VIR_ERR_NO_SUPPORT,
-                          "this function is not supported by virtd: DOMAIN_MONITOR_COMMAND")
+        self.assert_error(c.call(2, prog=PROGRAM_QEMU), VIR_ERR_NO_SUPPORT,
+                          "this function is not supported by virtd: DOMAIN_ATTACH")
 
     def test_unknown_procedure_and_program(self):
         c = self.client()

@@ -108,8 +108,36 @@ class Daemon:
         self.proc.kill()
         self.proc.wait()
 
+    def qemu_pids(self):
+        """Pids of the QEMUs this daemon started (their monitor socket is under our root)."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    args = f.read().split(b"\0")
+            except OSError:
+                continue
+            if any(self.root.encode() + b"/run/" in a for a in args) and \
+                    any(b"qemu-system" in a for a in args[:1]):
+                pids.append(int(entry))
+        return pids
+
+    def kill_qemus(self):
+        """VMs outlive the daemon by design: a test ends them itself, by pid."""
+        for pid in self.qemu_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while self.qemu_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def cleanup(self):
         self.stop()
+        self.kill_qemus()
         if self.owns_root:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -1,0 +1,103 @@
+/* Internals of the QEMU driver shared by its files (qemu-driver.c: table, definitions,
+ * host queries; qemu-run.c: running domains). */
+#pragma once
+
+#include "drivers/qemu/qemu-capabilities.h"
+#include "drivers/qemu/qemu-driver.h"
+#include "drivers/qemu/qemu-process.h"
+#include "xml/domain-conf.h"
+
+#define QEMU_UUID_STRLEN 37
+
+typedef struct _QemuDomain QemuDomain;
+/* A domain acquired with qemu_driver_acquire(): referenced and locked. */
+typedef struct _QemuDomain QemuDomainLocked;
+
+struct _QemuDomain {
+    gint refcount;
+    GMutex lock;
+    unsigned char uuid[VIRT_UUID_LEN];    /* immutable */
+    char uuid_str[QEMU_UUID_STRLEN];      /* immutable, the key of by_uuid */
+    DomainDef *def;      /* current definition: the live one while running */
+    DomainDef *new_def;  /* persistent config while running, NULL when shut off */
+    int state;           /* virDomainState */
+    int reason;          /* its reason enum */
+    int id;              /* -1 when not running */
+    GPid pid;            /* 0 when not running */
+    gboolean autostart;
+    gboolean persistent;
+    gboolean updated;    /* persistent config changed while running */
+    gboolean removed;    /* no longer in the table: lookups must fail */
+
+    /* Running state (qemu-run.c) */
+    QemuProcess *proc;   /* the QEMU of a running domain, NULL otherwise */
+    const char *job;     /* the state-changing job holding the domain, or NULL */
+    GCond job_cond;      /* signalled when the job ends and when the domain stops */
+    char *run_dir;       /* per-run directory: monitor socket, chardev sockets */
+    gboolean destroying; /* destroy asked: the exit is ours */
+    gboolean shutdown_seen; /* QEMU reported a (guest or ACPI) shutdown */
+    gboolean fake_reboot;   /* a reboot asked through the power button */
+};
+
+typedef struct {
+    VirtDriver base; /* first: the vtable callers hold */
+    QemuDriverConfig cfg;
+    char *autostart_dir;
+
+    GMutex define_lock;
+    GRWLock table_lock;
+    GHashTable *by_uuid; /* uuid string -> QemuDomain* (holds a reference) */
+    GHashTable *by_name; /* name (own copy) -> QemuDomain* (same objects, borrowed) */
+
+    GMutex caps_lock; /* guards the lazy probe */
+    QemuCaps *caps;
+    char *host_uuid;
+
+    GMutex sink_lock;
+    DomainEventSink sink;
+    gpointer sink_data;
+
+    /* Running domains (qemu-run.c) */
+    GMainContext *io_ctx; /* QEMU monitors and child watches */
+    GMainLoop *io_loop;
+    GThread *io_thread;
+    GThreadPool *work;    /* follow-ups that must not run on the I/O thread */
+    gint next_id;         /* the next domain id (atomic) */
+    GThread *autostart;   /* joined at shutdown: a start it began must finish */
+    gint stopping;        /* atomic: the driver is shutting down */
+} QemuDriver;
+
+QemuDomain *qemu_domain_new(DomainDef *def);
+QemuDomain *qemu_domain_ref(QemuDomain *dom);
+void qemu_domain_unref(QemuDomain *dom);
+void qemu_domain_release(QemuDomainLocked *dom);
+gboolean qemu_domain_is_active(const QemuDomain *dom);
+const char *qemu_domain_name(const QemuDomain *dom);
+DomainDef *qemu_domain_persistent_def(QemuDomain *dom);
+void qemu_domain_fill_ref(const QemuDomain *dom, DomainRef *ref);
+QemuDriver *qemu_driver_cast(VirtDriver *drv);
+gboolean qemu_driver_check_flags(unsigned int flags, unsigned int allowed, GError **error);
+void qemu_events_add_lifecycle(GPtrArray *events, const QemuDomain *dom, const char *name,
+                          int type, int detail);
+GPtrArray *qemu_events_new(void);
+void qemu_driver_emit(QemuDriver *drv, GPtrArray *events);
+void qemu_driver_table_insert(QemuDriver *drv, QemuDomain *dom);
+void qemu_driver_table_remove(QemuDriver *drv, QemuDomain *dom);
+QemuDomainLocked *qemu_driver_acquire(QemuDriver *drv, const unsigned char *uuid, GError **error);
+QemuCaps *qemu_driver_get_caps(QemuDriver *drv, GError **error);
+GPtrArray *qemu_driver_snapshot(QemuDriver *drv);
+gboolean qemu_driver_resolve_machine(QemuDriver *drv, DomainDef *def, GError **error);
+QemuDomain *qemu_driver_find_uuid(QemuDriver *drv, const char *uuid_str);
+QemuDomain *qemu_driver_find_name(QemuDriver *drv, const char *name);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuDomain, qemu_domain_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuDomainLocked, qemu_domain_release)
+
+/* qemu-run.c */
+void qemu_run_init(QemuDriver *drv);       /* start the I/O thread */
+void qemu_run_shutdown(QemuDriver *drv);   /* stop watching; QEMUs keep running */
+/* Find the QEMUs a previous daemon left running (status files) and take them back. */
+void qemu_run_reattach_all(QemuDriver *drv);
+/* Start the domains marked autostart (in the background). */
+void qemu_run_autostart(QemuDriver *drv);
+guint64 qemu_run_cpu_time(QemuDomain *dom); /* locked domain */
+void qemu_run_fill_vtable(VirtDriver *vtable);

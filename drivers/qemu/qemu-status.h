@@ -1,0 +1,26 @@
+/* The live status file of a running domain (<state_dir>/NAME.xml): what a restarted
+ * daemon needs to find the domain's QEMU again. Pure: structs <-> XML text. */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+#include "xml/domain-conf.h"
+
+typedef struct {
+    int state;          /* virDomainState */
+    int reason;         /* its reason enum */
+    int id;             /* domain id */
+    pid_t pid;          /* QEMU's pid */
+    char *monitor_path; /* QEMU's QMP socket */
+    DomainDef *def;     /* the live definition */
+} QemuStatus;
+
+/* The status file text for @status. */
+char *qemu_status_format(const QemuStatus *status);
+
+/* Parse a status file into @ret_status (cleared first). VIR_ERR_XML_ERROR naming what is
+ * missing or wrong. */
+gboolean qemu_status_parse(const char *xml, QemuStatus *ret_status, GError **error);
+
+void qemu_status_clear(QemuStatus *status);

@@ -1,0 +1,78 @@
+/* Status files: a round trip keeps everything a restarted daemon needs; damaged files
+ * are refused with a message that says what is wrong. */
+#include <string.h>
+
+#include "daemon/util/virt-error.h"
+#include "drivers/qemu/qemu-status.h"
+
+static const char *domain_xml =
+    "<domain type='qemu'><name>web1</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>"
+    "<memory>131072</memory><vcpu>1</vcpu>"
+    "<os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os></domain>";
+
+static void
+test_round_trip(void)
+{
+    g_autoptr(GError) err = NULL;
+    QemuStatus st = {
+        .state = VIR_DOMAIN_PAUSED,
+        .reason = VIR_DOMAIN_PAUSED_USER,
+        .id = 7,
+        .pid = 4242,
+        .monitor_path = g_strdup("/run/libvirt/qemu/domain-7-web1/monitor.sock"),
+        .def = domain_def_parse(domain_xml, 0, &err),
+    };
+    g_assert_no_error(err);
+    g_autofree char *xml = qemu_status_format(&st);
+    g_assert_true(g_str_has_prefix(xml, "<domstatus state='paused' reason='1' pid='4242' id='7'>"));
+    g_assert_nonnull(strstr(xml, "  <domain type='qemu' id='7'>"));
+
+    QemuStatus back;
+    g_assert_true(qemu_status_parse(xml, &back, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(back.state, ==, VIR_DOMAIN_PAUSED);
+    g_assert_cmpint(back.reason, ==, VIR_DOMAIN_PAUSED_USER);
+    g_assert_cmpint(back.id, ==, 7);
+    g_assert_cmpint(back.pid, ==, 4242);
+    g_assert_cmpstr(back.monitor_path, ==, st.monitor_path);
+    g_assert_cmpstr(domain_def_get_name(back.def), ==, "web1");
+    g_autofree char *again = qemu_status_format(&back);
+    g_assert_cmpstr(again, ==, xml);
+    qemu_status_clear(&back);
+    qemu_status_clear(&st);
+}
+
+static void
+test_damaged_files(void)
+{
+    static const struct {
+        const char *xml, *message;
+    } cases[] = {
+        {"<nope/>", "status file: not a <domstatus> document"},
+        {"garbage", "status file: not a <domstatus> document"},
+        {"<domstatus state='flying' reason='0' pid='1' id='1'/>",
+         "status file: unknown state 'flying'"},
+        {"<domstatus state='running' reason='1' id='1'/>",
+         "status file: attribute 'pid' of <domstatus> is missing or invalid"},
+        {"<domstatus state='running' reason='1' pid='12' id='1'/>",
+         "status file: <monitor> or <domain> is missing"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) err = NULL;
+        QemuStatus st;
+        g_assert_false(qemu_status_parse(cases[i].xml, &st, &err));
+        g_assert_cmpint(err->code, ==, VIR_ERR_XML_ERROR);
+        g_assert_cmpstr(err->message, ==, cases[i].message);
+        g_assert_null(st.def);
+        g_assert_null(st.monitor_path);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/qemu/status/round-trip", test_round_trip);
+    g_test_add_func("/qemu/status/damaged", test_damaged_files);
+    return g_test_run();
+}
