@@ -2980,6 +2980,10 @@ format_chr(GString *buf, const char *name, const DomainChrDef *chr, unsigned int
 
     g_string_append_printf(buf, "    <%s", name);
     xml_attr(buf, "type", chr->type);
+    /* A running console names its pty in 'tty' too (virsh ttyconsole reads it). */
+    if (pty && chr->kind == DOMAIN_CHR_CONSOLE && chr->source_path &&
+        !(flags & DOMAIN_FORMAT_INACTIVE))
+        xml_attr(buf, "tty", chr->source_path);
     if (pty && chr->source_path && !(flags & DOMAIN_FORMAT_INACTIVE)) {
         g_string_append(body, "      <source");
         xml_attr(body, "path", chr->source_path);
@@ -3024,8 +3028,10 @@ format_graphics(GString *buf, const DomainGraphicsDef *gfx, unsigned int flags)
     g_string_append(buf, "    <graphics");
     xml_attr(buf, "type", gfx->type);
     if (strcmp(gfx->type, "vnc") == 0) {
-        g_string_append_printf(buf, " port='%d' autoport='%s'",
-                               gfx->autoport ? -1 : gfx->port, gfx->autoport ? "yes" : "no");
+        /* An autoport display shows its port only while running (live XML). */
+        gboolean show_port = !gfx->autoport || (gfx->port > 0 && !(flags & DOMAIN_FORMAT_INACTIVE));
+        g_string_append_printf(buf, " port='%d' autoport='%s'", show_port ? gfx->port : -1,
+                               gfx->autoport ? "yes" : "no");
         xml_attr(buf, "websocket", gfx->websocket);
     } else if (strcmp(gfx->type, "spice") == 0) {
         if (!gfx->autoport && gfx->port)

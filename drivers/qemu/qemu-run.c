@@ -22,6 +22,7 @@
 #include "drivers/qemu/qemu-command.h"
 #include "drivers/qemu/qemu-driver-priv.h"
 #include "drivers/qemu/qemu-status.h"
+#include "xml/domain-conf-priv.h"
 
 #define JOB_WAIT_MS 30000     /* a second state change waits this long for the first */
 #define QMP_TIMEOUT_MS 10000  /* every QMP command */
@@ -141,6 +142,68 @@ find_vnc_port(void)
             return port;
     }
     return -1;
+}
+
+/* ---- what only the running QEMU knows ---- */
+
+/* Record the autoport VNC display's port in the live definition, as libvirt shows it. */
+static void
+live_set_vnc_port(DomainDef *live, int port)
+{
+    for (guint i = 0; live->devices.graphics && i < live->devices.graphics->len; i++) {
+        DomainGraphicsDef *gfx = g_ptr_array_index(live->devices.graphics, i);
+        if (g_strcmp0(gfx->type, "vnc") == 0 && gfx->autoport) {
+            gfx->port = port;
+            return;
+        }
+    }
+}
+
+/* The pty QEMU opened for chardev @label, from a query-chardev reply, or NULL. */
+static const char *
+chardev_pty(json_object *chardevs, const char *label)
+{
+    for (size_t i = 0; chardevs && i < json_object_array_length(chardevs); i++) {
+        json_object *c = json_object_array_get_idx(chardevs, i), *l = NULL, *f = NULL;
+        if (json_object_object_get_ex(c, "label", &l) &&
+            g_strcmp0(json_object_get_string(l), label) == 0 &&
+            json_object_object_get_ex(c, "filename", &f) &&
+            g_str_has_prefix(json_object_get_string(f), "pty:"))
+            return json_object_get_string(f) + strlen("pty:");
+    }
+    return NULL;
+}
+
+/* Put the ptys QEMU allocated into the live definition (virsh ttyconsole, console). The
+ * chardev labels follow the command line's device aliases: charserialN, charconsoleN,
+ * charchannelN; a console on the serial port shares serial0's pty. */
+static void
+live_set_ptys(DomainDef *live, json_object *chardevs)
+{
+    struct {
+        GPtrArray *list;
+        const char *prefix;
+    } kinds[] = {
+        {live->devices.serials, "charserial"},
+        {live->devices.consoles, "charconsole"},
+        {live->devices.channels, "charchannel"},
+    };
+    for (gsize k = 0; k < G_N_ELEMENTS(kinds); k++) {
+        for (guint i = 0; kinds[k].list && i < kinds[k].list->len; i++) {
+            DomainChrDef *chr = g_ptr_array_index(kinds[k].list, i);
+            if (g_strcmp0(chr->type, "pty") != 0)
+                continue;
+            g_autofree char *label = g_strdup_printf("%s%u", kinds[k].prefix, i);
+            const char *pty = chardev_pty(chardevs, label);
+            if (!pty && chr->kind == DOMAIN_CHR_CONSOLE &&
+                g_strcmp0(chr->target_type, "virtio") != 0)
+                pty = chardev_pty(chardevs, "charserial0");
+            if (pty) {
+                g_free(chr->source_path);
+                chr->source_path = g_strdup(pty);
+            }
+        }
+    }
 }
 
 /* ---- stopping ---- */
@@ -400,6 +463,13 @@ start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *ev
     g_mutex_unlock(&dom->lock);
     g_autoptr(GError) local = NULL;
     g_autoptr(QemuProcess) proc = qemu_process_start(&params, &local);
+    if (proc) {
+        json_object *chardevs = qemu_process_qmp(proc, "query-chardev", NULL, QMP_TIMEOUT_MS,
+                                                 NULL);
+        live_set_ptys(live, chardevs);
+        json_object_put(chardevs);
+        live_set_vnc_port(live, ctx.vnc_port);
+    }
     if (proc && !(flags & VIR_DOMAIN_START_PAUSED)) {
         json_object *r = qemu_process_qmp(proc, "cont", NULL, QMP_TIMEOUT_MS, &local);
         if (!r) {
