@@ -165,7 +165,7 @@ bind_sockets(Daemon *d, GError **error)
         .keepalive_count = d->cfg.keepalive_count,
     };
     d->dispatcher = dispatch_new(d->paths.privileged);
-    d->server = rpc_server_new(&scfg, dispatch_call, dispatch_is_priority,
+    d->server = rpc_server_new(&scfg, dispatch_call, dispatch_stream_packet, dispatch_is_priority,
                                dispatch_client_closed, d->dispatcher);
     dispatch_set_server(d->dispatcher, d->server);
 

@@ -158,6 +158,11 @@ struct VirtDriver {
     char *(*domain_monitor_command)(VirtDriver *drv, const unsigned char *uuid,
                                     const char *command, unsigned int flags, GError **error);
 
+    /* A file descriptor (raw mode pty, non-blocking) for the console or serial device
+     * @dev_name (NULL: the first console) of a running domain; the caller owns it. */
+    int (*domain_open_console)(VirtDriver *drv, const unsigned char *uuid,
+                               const char *dev_name, unsigned int flags, GError **error);
+
     /* Events: the driver calls @sink for every event. Set once at start-up. */
     void (*set_event_sink)(VirtDriver *drv, DomainEventSink sink, gpointer user_data);
 

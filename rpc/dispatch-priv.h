@@ -4,6 +4,7 @@
 #include <rpc/rpc.h>
 
 #include "dispatch.h"
+#include "stream.h"
 #include "procedures.h"
 #include "virt-error.h"
 #include "virtd_remote.h"
@@ -12,6 +13,8 @@ struct Dispatcher {
     VirtDriver *drv;
     RpcServer *srv;
     gboolean privileged;
+    GMutex consoles_lock;
+    GHashTable *consoles; /* "uuid/device" -> RpcStream* (reference): one session each */
 };
 
 typedef struct {
@@ -32,6 +35,7 @@ typedef struct {
     gboolean close_callback;
     GArray *callbacks; /* EventCallback */
     int next_callback_id;
+    GPtrArray *streams;        /* RpcStream* of this connection (references) */
 } Conn;
 
 typedef gboolean (*HandlerFunc)(Conn *conn, void *args, void *ret, GError **error);
@@ -53,3 +57,10 @@ void wire_domain_set(wire_domain *w, const DomainRef *ref);
 /* Event callbacks (dispatch.c). */
 int conn_add_callback(Conn *conn, int event_id, gboolean network, const unsigned char *uuid);
 gboolean conn_remove_callback(Conn *conn, int callback_id, gboolean network, GError **error);
+
+/* Streams (dispatch.c): remember @stream (taken) and start it once the reply to the
+ * current call is queued. */
+void conn_open_stream(Conn *conn, RpcStream *stream);
+
+/* The header of the call this worker thread is handling. */
+const PacketHeader *dispatch_current_call(void);

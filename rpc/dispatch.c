@@ -10,6 +10,9 @@ dispatch_new(gboolean privileged)
 {
     Dispatcher *d = g_new0(Dispatcher, 1);
     d->privileged = privileged;
+    g_mutex_init(&d->consoles_lock);
+    d->consoles = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify)rpc_stream_unref);
     return d;
 }
 
@@ -22,6 +25,10 @@ dispatch_set_driver(Dispatcher *d, VirtDriver *drv)
 void
 dispatch_free(Dispatcher *d)
 {
+    if (!d)
+        return;
+    g_hash_table_unref(d->consoles);
+    g_mutex_clear(&d->consoles_lock);
     g_free(d);
 }
 
@@ -52,6 +59,7 @@ conn_free(gpointer data)
 {
     Conn *conn = data;
     g_array_unref(conn->callbacks);
+    g_ptr_array_unref(conn->streams);
     g_mutex_clear(&conn->lock);
     g_free(conn);
 }
@@ -70,6 +78,7 @@ conn_get(RpcClient *client, Dispatcher *d)
         conn->client = client;
         g_mutex_init(&conn->lock);
         conn->callbacks = g_array_new(FALSE, FALSE, sizeof(EventCallback));
+        conn->streams = g_ptr_array_new_with_free_func((GDestroyNotify)rpc_stream_unref);
         conn->next_callback_id = 1;
         conn->readonly = rpc_client_on_readonly_socket(client);
         rpc_client_set_priv(client, conn, conn_free);
@@ -111,17 +120,71 @@ conn_remove_callback(Conn *conn, int callback_id, gboolean network, GError **err
     return FALSE;
 }
 
+/* Per worker thread: the call being handled, and a stream it opened. */
+static __thread const PacketHeader *current_call;
+static __thread RpcStream *pending_stream;
+
+const PacketHeader *
+dispatch_current_call(void)
+{
+    return current_call;
+}
+
+void
+conn_open_stream(Conn *conn, RpcStream *stream)
+{
+    g_mutex_lock(&conn->lock);
+    g_ptr_array_add(conn->streams, stream);
+    g_mutex_unlock(&conn->lock);
+    pending_stream = stream;
+}
+
+/* The stream of @conn with @serial (a new reference), or NULL. */
+static RpcStream *
+conn_find_stream(Conn *conn, guint32 serial)
+{
+    RpcStream *found = NULL;
+    g_mutex_lock(&conn->lock);
+    for (guint i = 0; i < conn->streams->len && !found; i++) {
+        RpcStream *s = g_ptr_array_index(conn->streams, i);
+        if (rpc_stream_get_serial(s) == serial)
+            found = rpc_stream_ref(s);
+    }
+    g_mutex_unlock(&conn->lock);
+    return found;
+}
+
+void
+dispatch_stream_packet(RpcClient *client, const PacketHeader *h, const guint8 *payload,
+                       gsize len, gpointer user_data)
+{
+    Conn *conn = rpc_client_get_priv(client);
+    g_autoptr(RpcStream) stream = conn ? conn_find_stream(conn, h->serial) : NULL;
+    if (!stream)
+        return; /* late data for a stream that ended: nothing to do */
+    rpc_stream_handle_packet(stream, h, payload, len);
+    if (rpc_stream_is_closed(stream)) {
+        g_mutex_lock(&conn->lock);
+        g_ptr_array_remove(conn->streams, stream);
+        g_mutex_unlock(&conn->lock);
+    }
+}
+
 void
 dispatch_client_closed(RpcClient *client, gpointer user_data)
 {
     Conn *conn = rpc_client_get_priv(client);
     if (!conn)
         return;
-    /* No more events for a client that is gone. */
+    /* No more events for a client that is gone, and its streams end. */
     g_mutex_lock(&conn->lock);
     g_array_set_size(conn->callbacks, 0);
     conn->opened = FALSE;
+    g_autoptr(GPtrArray) streams = g_steal_pointer(&conn->streams);
+    conn->streams = g_ptr_array_new_with_free_func((GDestroyNotify)rpc_stream_unref);
     g_mutex_unlock(&conn->lock);
+    for (guint i = 0; i < streams->len; i++)
+        rpc_stream_abort(g_ptr_array_index(streams, i), NULL);
 }
 
 /* ---- calls ---- */
@@ -246,10 +309,15 @@ dispatch_call(RpcClient *client, const PacketHeader *h, const guint8 *payload, g
         send_error(client, h, err);
         return;
     }
+    current_call = h;
     if (handler->fn(conn, args, ret, &err))
         send_reply(client, h, handler->ret_proc, ret);
     else
         send_error(client, h, err);
+    current_call = NULL;
+    RpcStream *opened = g_steal_pointer(&pending_stream);
+    if (opened)
+        rpc_stream_start(opened); /* data flows only after the reply is queued */
     packet_free_payload(handler->args_proc, args);
     packet_free_payload(handler->ret_proc, ret);
 }

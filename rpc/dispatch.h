@@ -21,6 +21,8 @@ void dispatch_set_server(Dispatcher *d, RpcServer *srv);
 void dispatch_call(RpcClient *client, const PacketHeader *header, const guint8 *payload,
                    gsize len, gpointer user_data);
 gboolean dispatch_is_priority(const PacketHeader *header, gpointer user_data);
+void dispatch_stream_packet(RpcClient *client, const PacketHeader *header,
+                            const guint8 *payload, gsize len, gpointer user_data);
 void dispatch_client_closed(RpcClient *client, gpointer user_data);
 
 /* The DomainEventSink to give the driver (user_data is the Dispatcher). */

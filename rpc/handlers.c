@@ -3,6 +3,7 @@
 #include "dispatch-priv.h"
 
 #include <string.h>
+#include <uuid/uuid.h>
 
 #include "virtd-config.h"
 
@@ -796,6 +797,49 @@ h_qemu_monitor_command(Conn *conn, wire_monitor_command_args *args, wire_str_ret
     return ret->value != NULL;
 }
 
+/* One console session per domain and device: a second one is refused, or takes over with
+ * VIR_DOMAIN_CONSOLE_FORCE. */
+static gboolean
+claim_console(Conn *conn, const char *key, RpcStream *stream, gboolean force, GError **error)
+{
+    Dispatcher *d = conn->d;
+    g_mutex_lock(&d->consoles_lock);
+    RpcStream *current = g_hash_table_lookup(d->consoles, key);
+    gboolean busy = current && !rpc_stream_is_closed(current);
+    if (busy && !force) {
+        g_mutex_unlock(&d->consoles_lock);
+        virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_FAILED,
+                       _("another console session is active for this device: use --force to take it over"));
+        return FALSE;
+    }
+    if (busy)
+        rpc_stream_abort(current, NULL);
+    g_hash_table_insert(d->consoles, g_strdup(key), rpc_stream_ref(stream));
+    g_mutex_unlock(&d->consoles_lock);
+    return TRUE;
+}
+
+static gboolean
+h_domain_open_console(Conn *conn, wire_open_console_args *args, void *ret, GError **error)
+{
+    if (!check_flags(args->flags, VIR_DOMAIN_CONSOLE_FORCE | VIR_DOMAIN_CONSOLE_SAFE, error))
+        return FALSE;
+    const char *dev = OPT(args->dev_name);
+    int fd = DRV(conn)->domain_open_console(DRV(conn), UUID(args), dev, args->flags, error);
+    if (fd < 0)
+        return FALSE;
+    RpcStream *stream = rpc_stream_new(conn->client, dispatch_current_call(), fd);
+    char uuid[37];
+    uuid_unparse_lower((const unsigned char *)args->dom.uuid, uuid);
+    g_autofree char *key = g_strdup_printf("%s/%s", uuid, dev ? dev : "");
+    if (!claim_console(conn, key, stream, args->flags & VIR_DOMAIN_CONSOLE_FORCE, error)) {
+        rpc_stream_unref(stream);
+        return FALSE;
+    }
+    conn_open_stream(conn, stream);
+    return TRUE;
+}
+
 /* ---- events ---- */
 
 static gboolean
@@ -971,6 +1015,7 @@ static const Handler handlers[] = {
     H(DOMAIN_REBOOT, h_domain_reboot, wire_dom_flags_args, void_t),
     H(DOMAIN_RESET, h_domain_reset, wire_dom_flags_args, void_t),
     H(DOMAIN_SUSPEND, h_domain_suspend, wire_dom_args, void_t),
+    H(DOMAIN_OPEN_CONSOLE, h_domain_open_console, wire_open_console_args, void_t),
     H(DOMAIN_RESUME, h_domain_resume, wire_dom_args, void_t),
     H(CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, h_domain_event_register_any,
       wire_event_register_args, wire_int_ret),

@@ -25,6 +25,7 @@ typedef struct {
 struct RpcServer {
     RpcServerConfig cfg;
     RpcCallHandler handler;
+    RpcStreamPacketFunc stream_packet;
     RpcPriorityFunc is_priority;
     RpcClientClosedFunc closed;
     gpointer user_data;
@@ -114,6 +115,12 @@ rpc_client_unref(RpcClient *client)
     if (client->fd >= 0)
         close(client->fd);
     g_free(client);
+}
+
+GMainContext *
+rpc_client_get_context(const RpcClient *client)
+{
+    return client->srv->ctx;
 }
 
 gboolean
@@ -334,6 +341,14 @@ client_handle_packet(RpcClient *client, guint8 *body, gsize body_len)
         }
         g_free(body);
         return; /* a PONG needs nothing: any packet already reset the count */
+    }
+    if (h.type == PACKET_STREAM) {
+        /* Stream data keeps its order: handled here, not spread over workers. */
+        if (srv->stream_packet)
+            srv->stream_packet(client, &h, body + PACKET_HEADER_SIZE,
+                               body_len - PACKET_HEADER_SIZE, srv->user_data);
+        g_free(body);
+        return;
     }
 
     Call *call = g_new0(Call, 1);
@@ -626,7 +641,8 @@ rpc_server_stop_accepting(RpcServer *srv)
 }
 
 RpcServer *
-rpc_server_new(const RpcServerConfig *cfg, RpcCallHandler handler, RpcPriorityFunc is_priority,
+rpc_server_new(const RpcServerConfig *cfg, RpcCallHandler handler,
+               RpcStreamPacketFunc stream_packet, RpcPriorityFunc is_priority,
                RpcClientClosedFunc closed, gpointer user_data)
 {
     RpcServer *srv = g_new0(RpcServer, 1);
@@ -634,6 +650,7 @@ rpc_server_new(const RpcServerConfig *cfg, RpcCallHandler handler, RpcPriorityFu
     if (srv->cfg.max_client_requests == 0)
         srv->cfg.max_client_requests = 1;
     srv->handler = handler;
+    srv->stream_packet = stream_packet;
     srv->is_priority = is_priority;
     srv->closed = closed;
     srv->user_data = user_data;

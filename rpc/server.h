@@ -28,6 +28,11 @@ typedef struct {
 typedef void (*RpcCallHandler)(RpcClient *client, const PacketHeader *header,
                                const guint8 *payload, gsize len, gpointer user_data);
 
+/* Handles a STREAM packet on the loop thread, in arrival order (no worker). @payload is
+ * valid during the call. */
+typedef void (*RpcStreamPacketFunc)(RpcClient *client, const PacketHeader *header,
+                                    const guint8 *payload, gsize len, gpointer user_data);
+
 /* Decides, on the loop thread, whether a call goes to the priority pool. */
 typedef gboolean (*RpcPriorityFunc)(const PacketHeader *header, gpointer user_data);
 
@@ -35,8 +40,8 @@ typedef gboolean (*RpcPriorityFunc)(const PacketHeader *header, gpointer user_da
 typedef void (*RpcClientClosedFunc)(RpcClient *client, gpointer user_data);
 
 RpcServer *rpc_server_new(const RpcServerConfig *cfg, RpcCallHandler handler,
-                          RpcPriorityFunc is_priority, RpcClientClosedFunc closed,
-                          gpointer user_data);
+                          RpcStreamPacketFunc stream_packet, RpcPriorityFunc is_priority,
+                          RpcClientClosedFunc closed, gpointer user_data);
 
 /* Listen on a UNIX socket at @path with permissions @mode. A live socket (another daemon
  * answers) is an error and is left alone; a stale socket file is replaced. */
@@ -69,6 +74,9 @@ void rpc_client_send(RpcClient *client, GBytes *packet);
 
 /* Close @client (from any thread): it is dropped on the loop thread. */
 void rpc_client_close(RpcClient *client);
+
+/* The main context of the loop thread that serves @client. */
+GMainContext *rpc_client_get_context(const RpcClient *client);
 
 /* TRUE when the client came in on a read-only socket. */
 gboolean rpc_client_on_readonly_socket(const RpcClient *client);

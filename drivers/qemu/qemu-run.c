@@ -8,6 +8,8 @@
  * work when QEMU is stuck in the middle of another job.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <termios.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
@@ -775,6 +777,64 @@ qemu_run_domain_monitor_command(VirtDriver *vdrv, const unsigned char *uuid,
     return text;
 }
 
+/* The character device @dev_name of @def: "console0", "serial1", "channel0"...; NULL means
+ * the first console, else the first serial port. */
+static const DomainChrDef *
+find_chardev(const DomainDef *def, const char *dev_name)
+{
+    struct {
+        GPtrArray *list;
+        const char *prefix;
+    } kinds[] = {
+        {def->devices.consoles, "console"},
+        {def->devices.serials, "serial"},
+        {def->devices.channels, "channel"},
+    };
+    for (gsize k = 0; k < G_N_ELEMENTS(kinds); k++) {
+        for (guint i = 0; kinds[k].list && i < kinds[k].list->len; i++) {
+            g_autofree char *alias = g_strdup_printf("%s%u", kinds[k].prefix, i);
+            if (!dev_name || strcmp(dev_name, alias) == 0)
+                return g_ptr_array_index(kinds[k].list, i);
+        }
+    }
+    return NULL;
+}
+
+static int
+qemu_run_domain_open_console(VirtDriver *vdrv, const unsigned char *uuid,
+                             const char *dev_name, unsigned int flags, GError **error)
+{
+    g_autoptr(QemuDomainLocked) dom = qemu_driver_acquire(qemu_driver_cast(vdrv), uuid, error);
+    if (!dom || !check_active(dom, error))
+        return -1;
+    const DomainChrDef *chr = find_chardev(dom->def, dev_name);
+    if (!chr) {
+        virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_INVALID_ARG,
+                       dev_name ? _("domain '%s' has no character device '%s'")
+                                : _("domain '%s' has no console%s"),
+                       qemu_domain_name(dom), dev_name ? dev_name : "");
+        return -1;
+    }
+    if (g_strcmp0(chr->type, "pty") != 0 || !chr->source_path) {
+        virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_UNSUPPORTED,
+                       _("the console of domain '%s' is of type '%s': only a pty can be opened"),
+                       qemu_domain_name(dom), chr->type);
+        return -1;
+    }
+    int fd = open(chr->source_path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    struct termios tio;
+    if (fd < 0 || tcgetattr(fd, &tio) < 0) {
+        virt_error_set_errno(error, VIR_FROM_QEMU, errno, _("cannot open console '%s'"),
+                             chr->source_path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    cfmakeraw(&tio); /* bytes pass as they are: the client's terminal does the echo */
+    tcsetattr(fd, TCSADRAIN, &tio);
+    return fd;
+}
+
 guint64
 qemu_run_cpu_time(QemuDomain *dom)
 {
@@ -978,4 +1038,5 @@ qemu_run_fill_vtable(VirtDriver *vt)
     vt->domain_suspend = qemu_run_domain_suspend;
     vt->domain_resume = qemu_run_domain_resume;
     vt->domain_monitor_command = qemu_run_domain_monitor_command;
+    vt->domain_open_console = qemu_run_domain_open_console;
 }
