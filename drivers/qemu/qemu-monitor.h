@@ -41,9 +41,11 @@ void qemu_monitor_set_log_fd(QemuMonitor *mon, int fd);
 
 /* Run @command with @args (borrowed, may be NULL) and wait up to @timeout_ms. Returns a
  * new reference to "return". Errors (VIR_FROM_QEMU): OPERATION_FAILED with QEMU's desc
- * (message: "QEMU refused 'CMD': DESC" style), OPERATION_TIMEOUT naming the command and
- * the time waited, OPERATION_FAILED "the QEMU monitor is closed" after EOF. Must not be
- * called from @ctx's thread. */
+ * ("QEMU command 'CMD' failed: DESC"), OPERATION_TIMEOUT ("QEMU did not answer 'CMD'
+ * within N ms"; a late reply is dropped), OPERATION_FAILED "the QEMU monitor closed
+ * before answering 'CMD'" when EOF or close comes first and "the QEMU monitor is closed"
+ * after them. Takes its own reference for the call. Must not be called from @ctx's
+ * thread (INTERNAL_ERROR). */
 json_object *qemu_monitor_execute(QemuMonitor *mon, const char *command, json_object *args,
                                   int timeout_ms, GError **error);
 

@@ -238,8 +238,8 @@ qemu_process_start(const QemuProcessParams *params, GError **error)
     g_autoptr(GError) mon_err = NULL;
     if (wait_for_monitor_socket(proc, params->monitor_path, deadline)) {
         int left_ms = MAX((deadline - g_get_monotonic_time()) / 1000, 1);
-        proc->mon = qemu_monitor_open(params->monitor_path, left_ms, params->ctx,
-                                      &monitor_callbacks, proc, &mon_err);
+        proc->mon = qemu_monitor_open_full(params->monitor_path, left_ms, proc->log_fd,
+                                           params->ctx, &monitor_callbacks, proc, &mon_err);
     }
     if (!proc->mon) {
         gboolean died = pid_is_dead(pid);
@@ -259,7 +259,6 @@ qemu_process_start(const QemuProcessParams *params, GError **error)
         unlink(params->monitor_path);
         return NULL;
     }
-    qemu_monitor_set_log_fd(proc->mon, proc->log_fd);
     return g_steal_pointer(&proc);
 }
 
@@ -296,12 +295,11 @@ qemu_process_attach(const QemuProcessParams *params, pid_t pid, GError **error)
     g_autoptr(QemuProcess) proc = process_new(params, pid);
     if (!open_log(proc, NULL, error))
         return NULL;
-    proc->mon = qemu_monitor_open(params->monitor_path, params->timeout_ms, params->ctx,
-                                  &monitor_callbacks, proc, error);
+    log_line(proc->log_fd, "reconnecting to domain '%s' (pid %d)", params->name, pid);
+    proc->mon = qemu_monitor_open_full(params->monitor_path, params->timeout_ms, proc->log_fd,
+                                       params->ctx, &monitor_callbacks, proc, error);
     if (!proc->mon)
         return NULL;
-    log_line(proc->log_fd, "reconnected to domain '%s' (pid %d)", params->name, pid);
-    qemu_monitor_set_log_fd(proc->mon, proc->log_fd);
     return g_steal_pointer(&proc);
 }
 
