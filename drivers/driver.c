@@ -37,5 +37,7 @@ domain_event_free(DomainEvent *ev)
         return;
     domain_ref_clear(&ev->dom);
     g_free(ev->metadata_nsuri);
+    g_free(ev->monitor_event);
+    g_free(ev->monitor_details);
     g_free(ev);
 }

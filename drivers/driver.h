@@ -25,14 +25,21 @@ DomainRef *domain_ref_copy(const DomainRef *ref);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainRef, domain_ref_free)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DomainRef, domain_ref_clear)
 
+/* event_id of a QEMU monitor event (QEMU program), outside libvirt's VIR_DOMAIN_EVENT_ID_* */
+#define DOMAIN_EVENT_QEMU_MONITOR 1000
+
 /* An event for clients. Only the fields of its event_id are meaningful. */
 typedef struct {
-    int event_id; /* VIR_DOMAIN_EVENT_ID_* */
+    int event_id; /* VIR_DOMAIN_EVENT_ID_* or DOMAIN_EVENT_QEMU_MONITOR */
     DomainRef dom;
     int lifecycle_event;  /* LIFECYCLE: virDomainEventType */
     int lifecycle_detail; /* LIFECYCLE: its detail enum */
     int metadata_type;    /* METADATA_CHANGE: virDomainMetadataType */
     char *metadata_nsuri; /* METADATA_CHANGE: namespace URI or NULL */
+    char *monitor_event;  /* QEMU_MONITOR: the QMP event name */
+    gint64 monitor_seconds;
+    unsigned int monitor_micros;
+    char *monitor_details; /* QEMU_MONITOR: its "data" as JSON, or NULL */
 } DomainEvent;
 
 void domain_event_free(DomainEvent *ev);
@@ -60,6 +67,68 @@ typedef struct {
     unsigned int nr_virt_cpu;
     guint64 cpu_time_ns;
 } DomainInfoData;
+
+/* ---- statistics and controls of running domains (value types) ---- */
+
+/* virDomainControlInfo. */
+typedef struct {
+    unsigned int state;    /* virDomainControlState */
+    unsigned int details;  /* virDomainControlErrorReason when state is ERROR */
+    guint64 state_time_ms; /* time spent in this state, 0 when unknown */
+} DomainControlInfo;
+
+/* virVcpuInfo. */
+typedef struct {
+    unsigned int number;
+    int state;             /* virVcpuState */
+    guint64 cpu_time_ns;
+    int cpu;               /* host CPU it last ran on, -1 when unknown */
+} DomainVcpuInfo;
+
+/* virDomainMemoryStatStruct. */
+typedef struct {
+    int tag;               /* VIR_DOMAIN_MEMORY_STAT_* */
+    guint64 value;
+} DomainMemoryStat;
+
+/* What virDomainBlockStats(Flags) report; -1 for what is unknown. */
+typedef struct {
+    gint64 rd_req, rd_bytes, rd_total_times_ns;
+    gint64 wr_req, wr_bytes, wr_total_times_ns;
+    gint64 flush_req, flush_total_times_ns;
+    gint64 errs;
+} DomainBlockStats;
+
+/* virDomainBlockInfo. */
+typedef struct {
+    guint64 capacity, allocation, physical;
+} DomainBlockInfo;
+
+/* virDomainInterfaceStatsStruct; -1 for what is unknown. */
+typedef struct {
+    gint64 rx_bytes, rx_packets, rx_errs, rx_drop;
+    gint64 tx_bytes, tx_packets, tx_errs, tx_drop;
+} DomainInterfaceStats;
+
+/* One typed parameter (virTypedParameter) of a statistics record. */
+typedef struct {
+    char *field;
+    int type;              /* VIR_TYPED_PARAM_INT, UINT, LLONG, ULLONG, BOOLEAN or STRING */
+    union {
+        int i;
+        unsigned int ui;
+        gint64 l;
+        guint64 ul;
+        int b;
+        char *s;           /* owned */
+    } value;
+} DomainTypedParam;
+
+/* The statistics of one domain (virDomainStatsRecord). */
+typedef struct {
+    DomainRef dom;
+    GArray *params;        /* DomainTypedParam, with a clear function that frees them */
+} DomainStatsRecord;
 
 typedef struct VirtDriver VirtDriver;
 
@@ -162,6 +231,55 @@ struct VirtDriver {
      * @dev_name (NULL: the first console) of a running domain; the caller owns it. */
     int (*domain_open_console)(VirtDriver *drv, const unsigned char *uuid,
                                const char *dev_name, unsigned int flags, GError **error);
+
+    /* Statistics and controls of domains (all on the domain named by @uuid). */
+    gboolean (*domain_get_control_info)(VirtDriver *drv, const unsigned char *uuid,
+                                        unsigned int flags, DomainControlInfo *ret_info,
+                                        GError **error);
+    /* Up to @maxinfo vCPUs into @ret_info and, when @maplen > 0, their affinity into
+     * @ret_cpumaps (@maplen bytes each, caller-allocated). Returns the count, -1 on error. */
+    int (*domain_get_vcpus)(VirtDriver *drv, const unsigned char *uuid, int maxinfo,
+                            DomainVcpuInfo *ret_info, int maplen, guint8 *ret_cpumaps,
+                            GError **error);
+    /* Pinning of up to @ncpumaps vCPUs into @ret_cpumaps (@maplen bytes each). Returns the
+     * count, -1 on error. */
+    int (*domain_get_vcpu_pin_info)(VirtDriver *drv, const unsigned char *uuid, int ncpumaps,
+                                    int maplen, guint8 *ret_cpumaps, unsigned int flags,
+                                    GError **error);
+    /* The emulator threads' pinning into @ret_cpumap (@maplen bytes). Returns 1 (0 when
+     * there is none), -1 on error. */
+    int (*domain_get_emulator_pin_info)(VirtDriver *drv, const unsigned char *uuid,
+                                        int maplen, guint8 *ret_cpumap, unsigned int flags,
+                                        GError **error);
+    /* Up to @max memory statistics into @ret_stats; returns the count, -1 on error. */
+    int (*domain_memory_stats)(VirtDriver *drv, const unsigned char *uuid,
+                               DomainMemoryStat *ret_stats, unsigned int max,
+                               unsigned int flags, GError **error);
+    /* I/O statistics of disk @path (target or source; "" sums all disks). */
+    gboolean (*domain_block_stats)(VirtDriver *drv, const unsigned char *uuid,
+                                   const char *path, DomainBlockStats *ret_stats,
+                                   GError **error);
+    gboolean (*domain_get_block_info)(VirtDriver *drv, const unsigned char *uuid,
+                                      const char *path, unsigned int flags,
+                                      DomainBlockInfo *ret_info, GError **error);
+    /* Traffic of interface @device (host device name or MAC address). */
+    gboolean (*domain_interface_stats)(VirtDriver *drv, const unsigned char *uuid,
+                                       const char *device, DomainInterfaceStats *ret_stats,
+                                       GError **error);
+    /* virConnectGetAllDomainStats (@n_uuids 0) and virDomainListGetStats (the domains of
+     * @uuids, VIRT_UUID_LEN bytes each). Returns a GPtrArray of DomainStatsRecord* with
+     * its free function set. */
+    GPtrArray *(*get_all_domain_stats)(VirtDriver *drv, const unsigned char *uuids,
+                                       guint n_uuids, unsigned int stats, unsigned int flags,
+                                       GError **error);
+    gboolean (*domain_send_key)(VirtDriver *drv, const unsigned char *uuid,
+                                unsigned int codeset, unsigned int holdtime_ms,
+                                const unsigned int *keycodes, guint n_keycodes,
+                                unsigned int flags, GError **error);
+    /* A screenshot of @screen: returns a readable fd of the image (the caller owns it) and
+     * its MIME type in *ret_mime, -1 on error. */
+    int (*domain_screenshot)(VirtDriver *drv, const unsigned char *uuid, unsigned int screen,
+                             unsigned int flags, char **ret_mime, GError **error);
 
     /* Events: the driver calls @sink for every event. Set once at start-up. */
     void (*set_event_sink)(VirtDriver *drv, DomainEventSink sink, gpointer user_data);

@@ -21,6 +21,8 @@ typedef struct {
     int id;
     int event_id;
     gboolean network;            /* a network event callback (never fired yet) */
+    gboolean qemu_monitor;       /* a QEMU program monitor event callback */
+    GRegex *monitor_filter;      /* qemu_monitor: which event names, NULL for all */
     gboolean filtered;           /* only events of one domain */
     unsigned char uuid[VIRT_UUID_LEN];
 } EventCallback;
@@ -56,6 +58,7 @@ void wire_domain_set(wire_domain *w, const DomainRef *ref);
 
 /* Event callbacks (dispatch.c). */
 int conn_add_callback(Conn *conn, int event_id, gboolean network, const unsigned char *uuid);
+int conn_add_monitor_callback(Conn *conn, const unsigned char *uuid, GRegex *filter);
 gboolean conn_remove_callback(Conn *conn, int callback_id, gboolean network, GError **error);
 
 /* Streams (dispatch.c): remember @stream (taken) and start it once the reply to the

@@ -55,6 +55,14 @@ wire_domain_set(wire_domain *w, const DomainRef *ref)
 /* ---- connection state ---- */
 
 static void
+callback_clear(gpointer data)
+{
+    EventCallback *cb = data;
+    g_clear_pointer(&cb->monitor_filter, g_regex_unref);
+}
+
+
+static void
 conn_free(gpointer data)
 {
     Conn *conn = data;
@@ -78,6 +86,7 @@ conn_get(RpcClient *client, Dispatcher *d)
         conn->client = client;
         g_mutex_init(&conn->lock);
         conn->callbacks = g_array_new(FALSE, FALSE, sizeof(EventCallback));
+        g_array_set_clear_func(conn->callbacks, callback_clear);
         conn->streams = g_ptr_array_new_with_free_func((GDestroyNotify)rpc_stream_unref);
         conn->next_callback_id = 1;
         conn->readonly = rpc_client_on_readonly_socket(client);
@@ -100,6 +109,18 @@ conn_add_callback(Conn *conn, int event_id, gboolean network, const unsigned cha
     g_array_append_val(conn->callbacks, cb);
     g_mutex_unlock(&conn->lock);
     return cb.id;
+}
+
+int
+conn_add_monitor_callback(Conn *conn, const unsigned char *uuid, GRegex *filter)
+{
+    int id = conn_add_callback(conn, DOMAIN_EVENT_QEMU_MONITOR, FALSE, uuid);
+    g_mutex_lock(&conn->lock);
+    EventCallback *cb = &g_array_index(conn->callbacks, EventCallback, conn->callbacks->len - 1);
+    cb->qemu_monitor = TRUE;
+    cb->monitor_filter = filter;
+    g_mutex_unlock(&conn->lock);
+    return id;
 }
 
 gboolean
@@ -344,6 +365,20 @@ event_packet(const DomainEvent *ev, int cb_id)
         g_free(msg.dom.name);
         return pkt;
     }
+    case DOMAIN_EVENT_QEMU_MONITOR: {
+        wire_str details = ev->monitor_details;
+        wire_monitor_event_msg msg = {.callback_id = cb_id,
+                                      .event = ev->monitor_event,
+                                      .seconds = ev->monitor_seconds,
+                                      .micros = ev->monitor_micros,
+                                      .details = ev->monitor_details ? &details : NULL};
+        wire_domain_set(&msg.dom, &ev->dom);
+        h.prog = PROGRAM_QEMU;
+        h.proc = QPROC_DOMAIN_MONITOR_EVENT;
+        GBytes *pkt = packet_encode(&h, (xdrproc_t)xdr_wire_monitor_event_msg, &msg, NULL);
+        g_free(msg.dom.name);
+        return pkt;
+    }
     case VIR_DOMAIN_EVENT_ID_REBOOT: {
         wire_reboot_msg msg = {.callback_id = cb_id};
         wire_domain_set(&msg.dom, &ev->dom);
@@ -384,6 +419,8 @@ deliver_to_client(gpointer data, gpointer user_data)
         if (cb->network || cb->event_id != ev->event_id)
             continue;
         if (cb->filtered && memcmp(cb->uuid, ev->dom.uuid, VIRT_UUID_LEN) != 0)
+            continue;
+        if (cb->monitor_filter && !g_regex_match(cb->monitor_filter, ev->monitor_event, 0, NULL))
             continue;
         g_array_append_val(ids, cb->id);
     }

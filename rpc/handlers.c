@@ -5,6 +5,8 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
+#include <libvirt/libvirt-qemu.h>
+
 #include "virtd-config.h"
 
 /* The libvirt version that virtd answers as (clients compare it for features). */
@@ -883,6 +885,43 @@ h_network_event_deregister_any(Conn *conn, wire_event_deregister_args *args, voi
     return conn_remove_callback(conn, args->callback_id, TRUE, error);
 }
 
+/* ---- QEMU program: monitor events ---- */
+
+static gboolean
+h_qemu_monitor_event_register(Conn *conn, wire_monitor_event_register_args *args,
+                              wire_int_ret *ret, GError **error)
+{
+    const unsigned int regex = VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_REGEX;
+    const unsigned int nocase = VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_NOCASE;
+    if (!check_flags(args->flags, regex | nocase, error))
+        return FALSE;
+    GRegex *filter = NULL;
+    if (args->event) {
+        /* Without the REGEX flag the name must match exactly. */
+        g_autofree char *escaped = g_regex_escape_string(*args->event, -1);
+        g_autofree char *pattern = (args->flags & regex) ? g_strdup(*args->event)
+                                                         : g_strdup_printf("^%s$", escaped);
+        filter = g_regex_new(pattern, (args->flags & nocase) ? G_REGEX_CASELESS : 0, 0, error);
+        if (!filter) {
+            g_clear_error(error);
+            virt_error_set(error, VIR_FROM_RPC, VIR_ERR_INVALID_ARG,
+                           _("'%s' is not a valid regular expression for event names"),
+                           *args->event);
+            return FALSE;
+        }
+    }
+    ret->value = conn_add_monitor_callback(conn, args->dom ? (unsigned char *)args->dom->uuid
+                                                           : NULL, filter);
+    return TRUE;
+}
+
+static gboolean
+h_qemu_monitor_event_deregister(Conn *conn, wire_event_deregister_args *args, void *ret,
+                                GError **error)
+{
+    return conn_remove_callback(conn, args->callback_id, FALSE, error);
+}
+
 /* ---- other objects: virtd has no networks, pools or node devices yet ---- */
 
 static gboolean
@@ -1043,6 +1082,10 @@ static const Handler handlers[] = {
 static const Handler qemu_handlers[] = {
     QH(DOMAIN_MONITOR_COMMAND, h_qemu_monitor_command, wire_monitor_command_args,
        wire_str_ret),
+    QH(CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, h_qemu_monitor_event_register,
+       wire_monitor_event_register_args, wire_int_ret),
+    QH(CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER, h_qemu_monitor_event_deregister,
+       wire_event_deregister_args, void_t),
 };
 
 const Handler *

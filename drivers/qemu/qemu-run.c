@@ -240,13 +240,14 @@ domain_stopped(QemuDriver *drv, QemuDomain *dom, int reason, int event_detail,
 
 /* ---- work done off the I/O thread ---- */
 
-typedef enum { TASK_EXITED, TASK_SHUTDOWN, TASK_RESET } TaskKind;
+typedef enum { TASK_EXITED, TASK_SHUTDOWN, TASK_RESET, TASK_MONITOR_EVENT } TaskKind;
 
 typedef struct {
     TaskKind kind;
     QemuDomain *dom;   /* reference */
     QemuProcess *proc; /* reference */
     gboolean guest;    /* TASK_SHUTDOWN: the guest asked (not the host) */
+    DomainEvent *monitor_event; /* TASK_MONITOR_EVENT: all but the domain filled in */
 } Task;
 
 static void
@@ -254,6 +255,7 @@ task_free(Task *task)
 {
     qemu_domain_unref(task->dom);
     qemu_process_unref(task->proc);
+    domain_event_free(task->monitor_event);
     g_free(task);
 }
 
@@ -334,6 +336,10 @@ task_run(gpointer data, gpointer user_data)
     case TASK_RESET:
         add_reboot_event(events, task->dom);
         break;
+    case TASK_MONITOR_EVENT:
+        qemu_domain_fill_ref(task->dom, &task->monitor_event->dom);
+        g_ptr_array_add(events, g_steal_pointer(&task->monitor_event));
+        break;
     }
     g_mutex_unlock(&task->dom->lock);
     qemu_driver_emit(drv, events);
@@ -345,14 +351,38 @@ typedef struct {
     QemuDomain *dom; /* reference, for as long as the process is watched */
 } Watch;
 
-static void
-queue_task(Watch *w, QemuProcess *proc, TaskKind kind, gboolean guest)
+static Task *
+task_new(Watch *w, QemuProcess *proc, TaskKind kind)
 {
     Task *task = g_new0(Task, 1);
     task->kind = kind;
     task->dom = qemu_domain_ref(w->dom);
     task->proc = qemu_process_ref(proc);
+    return task;
+}
+
+static void
+queue_task(Watch *w, QemuProcess *proc, TaskKind kind, gboolean guest)
+{
+    Task *task = task_new(w, proc, kind);
     task->guest = guest;
+    g_thread_pool_push(w->drv->work, task, NULL);
+}
+
+/* Every QMP event also goes to the clients of the QEMU program's monitor events. */
+static void
+queue_monitor_event(Watch *w, QemuProcess *proc, const QmpMessage *msg)
+{
+    Task *task = task_new(w, proc, TASK_MONITOR_EVENT);
+    DomainEvent *ev = g_new0(DomainEvent, 1);
+    ev->event_id = DOMAIN_EVENT_QEMU_MONITOR;
+    ev->monitor_event = g_strdup(msg->event);
+    ev->monitor_seconds = msg->timestamp_us / G_USEC_PER_SEC;
+    ev->monitor_micros = msg->timestamp_us % G_USEC_PER_SEC;
+    if (msg->value)
+        ev->monitor_details =
+            g_strdup(json_object_to_json_string_ext(msg->value, JSON_C_TO_STRING_PLAIN));
+    task->monitor_event = ev;
     g_thread_pool_push(w->drv->work, task, NULL);
 }
 
@@ -360,6 +390,7 @@ queue_task(Watch *w, QemuProcess *proc, TaskKind kind, gboolean guest)
 static void
 on_qemu_event(QemuProcess *proc, const QmpMessage *msg, gpointer opaque)
 {
+    queue_monitor_event(opaque, proc, msg);
     if (strcmp(msg->event, "SHUTDOWN") == 0) {
         json_object *guest = NULL;
         gboolean by_guest = msg->value && json_object_object_get_ex(msg->value, "guest", &guest) &&
