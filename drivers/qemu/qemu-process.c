@@ -103,6 +103,8 @@ qemu_process_log_tail(const char *log_path, goffset since)
             if (space)
                 line = (char *)space + 1;
         }
+        if (g_str_has_prefix(line, "char device redirected to"))
+            continue; /* information, not the reason it failed */
         g_ptr_array_add(kept, line);
     }
     if (kept->len == 0)
@@ -213,6 +215,7 @@ qemu_process_start(const QemuProcessParams *params, GError **error)
 
     g_autofree char *cmdline = qemu_command_format(params->argv);
     log_line(proc->log_fd, "starting domain '%s':\n%s", params->name, cmdline);
+    log_start = lseek(proc->log_fd, 0, SEEK_END); /* QEMU's own words start here */
     unlink(params->monitor_path);
 
     g_auto(GStrv) env = g_environ_setenv(g_get_environ(), "LC_ALL", "C", TRUE);

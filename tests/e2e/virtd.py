@@ -254,3 +254,155 @@ def decode_error(payload):
 
 def main():
     unittest.main(verbosity=2)
+
+
+# ---- real QEMU guests (tests/guest/build-guest) -----------------------------------------
+
+import re as _re  # noqa: E402  (appended helpers keep their imports with them)
+import select as _select  # noqa: E402
+import tty as _tty  # noqa: E402
+
+_GUEST = None
+
+
+def guest():
+    """The test guest's facts (KERNEL, INITRD, CMDLINE, READY, KVER) from build-guest, built
+    or looked up once per process. Raises unittest.SkipTest when QEMU or the guest is not
+    available on this machine."""
+    global _GUEST
+    if _GUEST is None:
+        if not shutil.which("qemu-system-x86_64"):
+            raise unittest.SkipTest("qemu-system-x86_64 is not installed")
+        script = os.path.join(SRCDIR, "tests", "guest", "build-guest")
+        res = subprocess.run([script], capture_output=True, text=True, timeout=600)
+        if res.returncode != 0:
+            raise unittest.SkipTest("build-guest failed: " + res.stderr.strip())
+        _GUEST = dict(line.split("=", 1) for line in res.stdout.splitlines() if "=" in line)
+    return _GUEST
+
+
+def guest_xml(name, memory_mib=256, uuid=None, dom_type="qemu", kernel=None, extra=""):
+    """Domain XML booting the test guest directly from its kernel and initramfs, with ACPI
+    (the power button needs it) and a pty serial console."""
+    g = guest()
+    uuid_el = f"<uuid>{uuid}</uuid>" if uuid else ""
+    return (f"<domain type='{dom_type}'><name>{name}</name>{uuid_el}"
+            f"<memory unit='MiB'>{memory_mib}</memory><vcpu>1</vcpu>"
+            "<os><type arch='x86_64'>hvm</type>"
+            f"<kernel>{kernel or g['KERNEL']}</kernel><initrd>{g['INITRD']}</initrd>"
+            f"<cmdline>{g['CMDLINE']}</cmdline></os>"
+            "<features><acpi/></features>"
+            "<devices><serial type='pty'/><console type='pty'/></devices>"
+            f"{extra}</domain>")
+
+
+def wait_for(predicate, timeout, interval=0.05):
+    """Poll @predicate until it returns something true; returns that, or the last false
+    value when @timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def process_alive(pid):
+    """True when @pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def process_state(pid):
+    """The one-letter state of @pid from /proc (R, S, T, Z, ...), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1][0]
+    except (OSError, IndexError):
+        return None
+
+
+def status_file(daemon, name):
+    """Path of the live status file of domain @name under @daemon's root."""
+    return os.path.join(daemon.root, "run", "libvirt", "qemu", f"{name}.xml")
+
+
+def domain_log(daemon, name):
+    return os.path.join(daemon.root, "var", "log", "libvirt", "qemu", f"{name}.log")
+
+
+def qemu_pid(daemon, name):
+    """Pid of the QEMU running domain @name, found by its command line (-name guest=NAME,...)
+    among the QEMUs of @daemon's root; None when there is none."""
+    want = f"guest={name},".encode()
+    for pid in daemon.qemu_pids():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if any(a.startswith(want) for a in f.read().split(b"\0")):
+                    return pid
+        except OSError:
+            pass
+    return None
+
+
+def serial_pty(daemon, name, timeout=10.0):
+    """The host pty of domain @name's serial console: `virsh ttyconsole`, or (older virtd)
+    the 'char device redirected to /dev/pts/N' line QEMU writes to the domain log."""
+    res = daemon.virsh("ttyconsole", name, check=False)
+    if res.returncode == 0 and res.stdout.strip().startswith("/dev/"):
+        return res.stdout.strip()
+
+    def from_log():
+        try:
+            with open(domain_log(daemon, name), errors="replace") as f:
+                found = _re.findall(r"char device redirected to (/dev/pts/\d+) "
+                                    r"\(label charserial0\)", f.read())
+            return found[-1] if found else None
+        except OSError:
+            return None
+    return wait_for(from_log, timeout)
+
+
+class PtyReader:
+    """Reads what a guest writes to a host pty (the slave side QEMU's pty chardev made),
+    in raw mode so that nothing is echoed back to the guest."""
+
+    def __init__(self, path):
+        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+        _tty.setraw(self.fd)
+        self.text = ""
+        self.pos = 0
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def write(self, s):
+        os.write(self.fd, s.encode())
+
+    def expect(self, pattern, timeout):
+        """The match of regex @pattern in what arrived after the last match, waiting up to
+        @timeout seconds; None when it did not come."""
+        rx = _re.compile(pattern, _re.M)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.text, self.pos)
+            if m:
+                self.pos = m.end()
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = _select.select([self.fd], [], [], min(left, 0.5))
+            if r:
+                try:
+                    data = os.read(self.fd, 65536)
+                except BlockingIOError:
+                    continue
+                except OSError:  # EIO: QEMU closed its side
+                    return None
+                self.text += data.decode("utf-8", "replace").replace("\r", "")
