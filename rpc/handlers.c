@@ -962,6 +962,298 @@ h_node_list_devices(Conn *conn, wire_node_list_devices_args *args, wire_names_re
     return check_flags(args->flags, 0, error);
 }
 
+/* ---- statistics and controls of domains ---- */
+
+static gboolean
+h_domain_get_control_info(Conn *conn, wire_dom_flags_args *args, wire_control_info_ret *ret,
+                          GError **error)
+{
+    DomainControlInfo info = {0};
+    if (!DRV(conn)->domain_get_control_info(DRV(conn), UUID(args), args->flags, &info, error))
+        return FALSE;
+    ret->state = info.state;
+    ret->details = info.details;
+    ret->state_time = info.state_time_ms;
+    return TRUE;
+}
+
+/* The sizes of cpumap replies are bounded like libvirt's. */
+static gboolean
+check_cpumaps(int count, int maplen, GError **error)
+{
+    if (count < 0 || maplen < 0 || count > WIRE_VCPUINFO_MAX ||
+        (gint64)count * maplen > WIRE_CPUMAPS_MAX) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC,
+                       _("%d CPU maps of %d bytes do not fit in one reply"), count, maplen);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+h_domain_get_vcpus(Conn *conn, wire_get_vcpus_args *args, wire_get_vcpus_ret *ret,
+                   GError **error)
+{
+    if (!check_cpumaps(args->maxinfo, args->maplen, error))
+        return FALSE;
+    int max = args->maxinfo;
+    g_autofree DomainVcpuInfo *info = g_new0(DomainVcpuInfo, MAX(max, 1));
+    g_autofree guint8 *maps = g_malloc0(MAX((gsize)max * args->maplen, 1));
+    int n = DRV(conn)->domain_get_vcpus(DRV(conn), UUID(args), max, info, args->maplen, maps,
+                                        error);
+    if (n < 0)
+        return FALSE;
+    ret->info.info_len = n;
+    ret->info.info_val = g_new0(wire_vcpu_info, MAX(n, 1));
+    for (int i = 0; i < n; i++) {
+        ret->info.info_val[i].number = info[i].number;
+        ret->info.info_val[i].state = info[i].state;
+        ret->info.info_val[i].cpu_time = info[i].cpu_time_ns;
+        ret->info.info_val[i].cpu = info[i].cpu;
+    }
+    ret->cpumaps.cpumaps_len = (u_int)max * args->maplen;
+    ret->cpumaps.cpumaps_val = (char *)g_steal_pointer(&maps);
+    return TRUE;
+}
+
+static gboolean
+h_domain_get_vcpu_pin_info(Conn *conn, wire_vcpu_pin_info_args *args,
+                           wire_vcpu_pin_info_ret *ret, GError **error)
+{
+    if (!check_cpumaps(args->ncpumaps, args->maplen, error))
+        return FALSE;
+    g_autofree guint8 *maps = g_malloc0(MAX((gsize)args->ncpumaps * args->maplen, 1));
+    int n = DRV(conn)->domain_get_vcpu_pin_info(DRV(conn), UUID(args), args->ncpumaps,
+                                                args->maplen, maps, args->flags, error);
+    if (n < 0)
+        return FALSE;
+    ret->cpumaps.cpumaps_len = (u_int)args->ncpumaps * args->maplen;
+    ret->cpumaps.cpumaps_val = (char *)g_steal_pointer(&maps);
+    ret->num = n;
+    return TRUE;
+}
+
+static gboolean
+h_domain_get_emulator_pin_info(Conn *conn, wire_emulator_pin_info_args *args,
+                               wire_emulator_pin_info_ret *ret, GError **error)
+{
+    if (!check_cpumaps(1, args->maplen, error))
+        return FALSE;
+    g_autofree guint8 *map = g_malloc0(MAX(args->maplen, 1));
+    int n = DRV(conn)->domain_get_emulator_pin_info(DRV(conn), UUID(args), args->maplen, map,
+                                                    args->flags, error);
+    if (n < 0)
+        return FALSE;
+    ret->cpumaps.cpumaps_len = args->maplen;
+    ret->cpumaps.cpumaps_val = (char *)g_steal_pointer(&map);
+    ret->ret = n;
+    return TRUE;
+}
+
+static gboolean
+h_domain_memory_stats(Conn *conn, wire_memory_stats_args *args, wire_memory_stats_ret *ret,
+                      GError **error)
+{
+    if (args->max_stats > WIRE_MEMORY_STATS_MAX) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC,
+                       _("%u memory statistics do not fit in one reply (at most %d)"),
+                       args->max_stats, WIRE_MEMORY_STATS_MAX);
+        return FALSE;
+    }
+    g_autofree DomainMemoryStat *stats = g_new0(DomainMemoryStat, MAX(args->max_stats, 1));
+    int n = DRV(conn)->domain_memory_stats(DRV(conn), UUID(args), stats, args->max_stats,
+                                           args->flags, error);
+    if (n < 0)
+        return FALSE;
+    ret->stats.stats_len = n;
+    ret->stats.stats_val = g_new0(wire_memory_stat, MAX(n, 1));
+    for (int i = 0; i < n; i++) {
+        ret->stats.stats_val[i].tag = stats[i].tag;
+        ret->stats.stats_val[i].value = stats[i].value;
+    }
+    return TRUE;
+}
+
+static gboolean
+h_domain_block_stats(Conn *conn, wire_block_stats_args *args, wire_block_stats_ret *ret,
+                     GError **error)
+{
+    DomainBlockStats st;
+    if (!DRV(conn)->domain_block_stats(DRV(conn), UUID(args), args->path, &st, error))
+        return FALSE;
+    ret->rd_req = st.rd_req;
+    ret->rd_bytes = st.rd_bytes;
+    ret->wr_req = st.wr_req;
+    ret->wr_bytes = st.wr_bytes;
+    ret->errs = st.errs;
+    return TRUE;
+}
+
+static void
+set_wire_llong(wire_param *p, const char *field, gint64 value)
+{
+    p->field = g_strdup(field);
+    p->value.type = VIR_TYPED_PARAM_LLONG;
+    p->value.wire_param_value_u.l = value;
+}
+
+static gboolean
+h_domain_block_stats_flags(Conn *conn, wire_block_stats_flags_args *args,
+                           wire_block_stats_flags_ret *ret, GError **error)
+{
+    if (args->nparams < 0 || args->nparams > WIRE_BLOCK_STATS_PARAMS_MAX) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC, _("nparams %d is out of range"),
+                       args->nparams);
+        return FALSE;
+    }
+    if (!check_flags(args->flags, VIR_TYPED_PARAM_STRING_OKAY, error))
+        return FALSE;
+    DomainBlockStats st;
+    if (!DRV(conn)->domain_block_stats(DRV(conn), UUID(args), args->path, &st, error))
+        return FALSE;
+    /* The fields QEMU knows, in the order libvirt's QEMU driver gives them. */
+    const struct {
+        const char *field;
+        gint64 value;
+    } all[] = {
+        {VIR_DOMAIN_BLOCK_STATS_WRITE_BYTES, st.wr_bytes},
+        {VIR_DOMAIN_BLOCK_STATS_WRITE_REQ, st.wr_req},
+        {VIR_DOMAIN_BLOCK_STATS_READ_BYTES, st.rd_bytes},
+        {VIR_DOMAIN_BLOCK_STATS_READ_REQ, st.rd_req},
+        {VIR_DOMAIN_BLOCK_STATS_FLUSH_REQ, st.flush_req},
+        {VIR_DOMAIN_BLOCK_STATS_WRITE_TOTAL_TIMES, st.wr_total_times_ns},
+        {VIR_DOMAIN_BLOCK_STATS_READ_TOTAL_TIMES, st.rd_total_times_ns},
+        {VIR_DOMAIN_BLOCK_STATS_FLUSH_TOTAL_TIMES, st.flush_total_times_ns},
+    };
+    int n = G_N_ELEMENTS(all);
+    if (args->nparams == 0) {
+        ret->nparams = n; /* the caller asks how many there are */
+        return TRUE;
+    }
+    n = MIN(n, args->nparams);
+    ret->params.params_len = n;
+    ret->params.params_val = g_new0(wire_param, n);
+    for (int i = 0; i < n; i++)
+        set_wire_llong(&ret->params.params_val[i], all[i].field, all[i].value);
+    ret->nparams = n;
+    return TRUE;
+}
+
+static gboolean
+h_domain_get_block_info(Conn *conn, wire_block_info_args *args, wire_block_info_ret *ret,
+                        GError **error)
+{
+    DomainBlockInfo info;
+    if (!DRV(conn)->domain_get_block_info(DRV(conn), UUID(args), args->path, args->flags,
+                                          &info, error))
+        return FALSE;
+    ret->allocation = info.allocation;
+    ret->capacity = info.capacity;
+    ret->physical = info.physical;
+    return TRUE;
+}
+
+static gboolean
+h_domain_interface_stats(Conn *conn, wire_interface_stats_args *args,
+                         wire_interface_stats_ret *ret, GError **error)
+{
+    DomainInterfaceStats st;
+    if (!DRV(conn)->domain_interface_stats(DRV(conn), UUID(args), args->device, &st, error))
+        return FALSE;
+    ret->rx_bytes = st.rx_bytes;
+    ret->rx_packets = st.rx_packets;
+    ret->rx_errs = st.rx_errs;
+    ret->rx_drop = st.rx_drop;
+    ret->tx_bytes = st.tx_bytes;
+    ret->tx_packets = st.tx_packets;
+    ret->tx_errs = st.tx_errs;
+    ret->tx_drop = st.tx_drop;
+    return TRUE;
+}
+
+static void
+wire_param_set(wire_param *w, const DomainTypedParam *p)
+{
+    w->field = g_strdup(p->field);
+    w->value.type = p->type;
+    switch (p->type) {
+    case VIR_TYPED_PARAM_INT:
+        w->value.wire_param_value_u.i = p->value.i;
+        break;
+    case VIR_TYPED_PARAM_UINT:
+        w->value.wire_param_value_u.ui = p->value.ui;
+        break;
+    case VIR_TYPED_PARAM_LLONG:
+        w->value.wire_param_value_u.l = p->value.l;
+        break;
+    case VIR_TYPED_PARAM_ULLONG:
+        w->value.wire_param_value_u.ul = p->value.ul;
+        break;
+    case VIR_TYPED_PARAM_BOOLEAN:
+        w->value.wire_param_value_u.b = p->value.b;
+        break;
+    case VIR_TYPED_PARAM_STRING:
+        w->value.wire_param_value_u.s = g_strdup(p->value.s ? p->value.s : "");
+        break;
+    default:
+        g_assert_not_reached();
+    }
+}
+
+static gboolean
+h_get_all_domain_stats(Conn *conn, wire_all_domain_stats_args *args,
+                       wire_all_domain_stats_ret *ret, GError **error)
+{
+    guint n_doms = args->doms.doms_len;
+    g_autofree unsigned char *uuids = g_malloc0(MAX(n_doms, 1) * VIRT_UUID_LEN);
+    for (guint i = 0; i < n_doms; i++)
+        memcpy(uuids + i * VIRT_UUID_LEN, args->doms.doms_val[i].uuid, VIRT_UUID_LEN);
+    g_autoptr(GPtrArray) records = DRV(conn)->get_all_domain_stats(DRV(conn), uuids, n_doms,
+                                                                   args->stats, args->flags,
+                                                                   error);
+    if (!records)
+        return FALSE;
+    ret->records.records_len = records->len;
+    ret->records.records_val = g_new0(wire_domain_stats_record, MAX(records->len, 1));
+    for (guint i = 0; i < records->len; i++) {
+        const DomainStatsRecord *rec = g_ptr_array_index(records, i);
+        wire_domain_stats_record *w = &ret->records.records_val[i];
+        wire_domain_set(&w->dom, &rec->dom);
+        guint np = MIN(rec->params->len, WIRE_DOMAIN_STATS_PARAMS_MAX);
+        w->params.params_len = np;
+        w->params.params_val = g_new0(wire_param, MAX(np, 1));
+        for (guint j = 0; j < np; j++)
+            wire_param_set(&w->params.params_val[j],
+                           &g_array_index(rec->params, DomainTypedParam, j));
+    }
+    return TRUE;
+}
+
+static gboolean
+h_domain_send_key(Conn *conn, wire_send_key_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_send_key(DRV(conn), UUID(args), args->codeset, args->holdtime,
+                                      args->keycodes.keycodes_val, args->keycodes.keycodes_len,
+                                      args->flags, error);
+}
+
+/* The image travels over a stream that ends at the end of the file. */
+static gboolean
+h_domain_screenshot(Conn *conn, wire_screenshot_args *args, wire_screenshot_ret *ret,
+                    GError **error)
+{
+    g_autofree char *mime = NULL;
+    int fd = DRV(conn)->domain_screenshot(DRV(conn), UUID(args), args->screen, args->flags,
+                                          &mime, error);
+    if (fd < 0)
+        return FALSE;
+    RpcStream *stream = rpc_stream_new(conn->client, dispatch_current_call(), fd);
+    conn_open_stream(conn, stream);
+    ret->mime = g_new0(wire_str, 1);
+    *ret->mime = g_steal_pointer(&mime);
+    return TRUE;
+}
+
 /* ---- the table ---- */
 
 /* No arguments or no result: the payload is empty. */
@@ -1073,6 +1365,26 @@ static const Handler handlers[] = {
     H(CONNECT_NUM_OF_STORAGE_POOLS, h_num_of_zero, void_t, wire_int_ret),
     H(NODE_NUM_OF_DEVICES, h_node_num_of_devices, wire_node_num_of_devices_args, wire_int_ret),
     H(NODE_LIST_DEVICES, h_node_list_devices, wire_node_list_devices_args, wire_names_ret),
+    H(DOMAIN_GET_CONTROL_INFO, h_domain_get_control_info, wire_dom_flags_args,
+      wire_control_info_ret),
+    H(DOMAIN_GET_VCPUS, h_domain_get_vcpus, wire_get_vcpus_args, wire_get_vcpus_ret),
+    H(DOMAIN_GET_VCPU_PIN_INFO, h_domain_get_vcpu_pin_info, wire_vcpu_pin_info_args,
+      wire_vcpu_pin_info_ret),
+    H(DOMAIN_GET_EMULATOR_PIN_INFO, h_domain_get_emulator_pin_info,
+      wire_emulator_pin_info_args, wire_emulator_pin_info_ret),
+    H(DOMAIN_MEMORY_STATS, h_domain_memory_stats, wire_memory_stats_args,
+      wire_memory_stats_ret),
+    H(DOMAIN_BLOCK_STATS, h_domain_block_stats, wire_block_stats_args, wire_block_stats_ret),
+    H(DOMAIN_BLOCK_STATS_FLAGS, h_domain_block_stats_flags, wire_block_stats_flags_args,
+      wire_block_stats_flags_ret),
+    H(DOMAIN_GET_BLOCK_INFO, h_domain_get_block_info, wire_block_info_args,
+      wire_block_info_ret),
+    H(DOMAIN_INTERFACE_STATS, h_domain_interface_stats, wire_interface_stats_args,
+      wire_interface_stats_ret),
+    H(CONNECT_GET_ALL_DOMAIN_STATS, h_get_all_domain_stats, wire_all_domain_stats_args,
+      wire_all_domain_stats_ret),
+    H(DOMAIN_SEND_KEY, h_domain_send_key, wire_send_key_args, void_t),
+    H(DOMAIN_SCREENSHOT, h_domain_screenshot, wire_screenshot_args, wire_screenshot_ret),
 };
 
 #define QH(proc, fn, A, R)                                                              \

@@ -149,11 +149,15 @@ on_readable(int fd, GIOCondition cond, gpointer data)
         send_stream_packet(stream, PACKET_CONTINUE, buf, n);
         return G_SOURCE_CONTINUE;
     }
-    /* End of file, or EIO when the other side of a pty went away (QEMU exited). */
+    /* End of file, or EIO when the other side of a pty went away (QEMU exited). A client
+     * reads EOF from an empty data packet, then finishes the stream (OK, which
+     * rpc_stream_handle_packet echoes) or aborts it. */
     g_mutex_lock(&stream->lock);
     g_clear_pointer(&stream->source, g_source_unref); /* removed by returning REMOVE */
+    gboolean closed = stream->closed;
     g_mutex_unlock(&stream->lock);
-    rpc_stream_abort(stream, NULL);
+    if (!closed)
+        send_stream_packet(stream, PACKET_CONTINUE, NULL, 0);
     return G_SOURCE_REMOVE;
 }
 

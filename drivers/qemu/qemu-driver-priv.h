@@ -101,3 +101,6 @@ void qemu_run_reattach_all(QemuDriver *drv);
 void qemu_run_autostart(QemuDriver *drv);
 guint64 qemu_run_cpu_time(QemuDomain *dom); /* locked domain */
 void qemu_run_fill_vtable(VirtDriver *vtable);
+
+/* qemu-stats.c: statistics and small controls of domains (domstats, dommemstat, ...) */
+void qemu_stats_fill_vtable(VirtDriver *vtable);

@@ -516,6 +516,7 @@ start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *ev
 
     if (!proc) {
         remove_run_files(drv, name, run_dir);
+        dom->reason = VIR_DOMAIN_SHUTOFF_FAILED;
         g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
     }
@@ -648,6 +649,7 @@ qemu_run_domain_destroy(VirtDriver *vdrv, const unsigned char *uuid, unsigned in
     dom->destroying = TRUE;
 
     kill(pid, SIGTERM);
+    kill(pid, SIGCONT); /* a stopped QEMU would keep SIGTERM pending forever */
     if (wait_stopped(dom, proc, DESTROY_GRACE_MS))
         return TRUE;
     if (flags & VIR_DOMAIN_DESTROY_GRACEFUL) {
@@ -1070,4 +1072,5 @@ qemu_run_fill_vtable(VirtDriver *vt)
     vt->domain_resume = qemu_run_domain_resume;
     vt->domain_monitor_command = qemu_run_domain_monitor_command;
     vt->domain_open_console = qemu_run_domain_open_console;
+    qemu_stats_fill_vtable(vt);
 }
