@@ -18,6 +18,21 @@ What it measures: the same workload, through the same client library
     on one root, so the QEMU capability cache is warm after the first (cold)
     start, which is reported apart
 
+and the VM start benchmark (issue 3), with START_VMS (20) diskless TCG
+guests (type='qemu', 128 MiB, 1 vCPU, ACPI, one pty serial port, no disk, no
+kernel: the guest sits in SeaBIOS), named benchvm-<pid>-<n>:
+
+  - virDomainCreate, from the call to its return with the domain running:
+    median and p90 over 15 starts of one domain (destroyed between starts,
+    not timed), and the daemon's CPU time per start
+  - the raw QEMU floor: exec of qemu-system-x86_64 with the argv virtd used
+    (read back from virtd's domain log, monitor socket moved to a private
+    path) until `cont` is acknowledged over QMP (connect, greeting,
+    qmp_capabilities, cont): median and p90 of 15
+  - START_VMS domains started at once (START_VMS threads, each with its own
+    connection, released together): wall time from the first call to the
+    last return; then the daemon's RSS with those START_VMS VMs running
+
 Every ratio is "how many times better virtd is" (> 1 means virtd wins):
 libvirtd/virtd for times and memory, virtd/libvirtd for throughput.
 
@@ -34,18 +49,25 @@ The daemons:
     Domains defined on it are named bench-<pid>-<n>; all of them are
     undefined at the end, even when the run fails.
 
+Domains started on either daemon are destroyed and undefined from a finally
+block (also on Ctrl-C or SIGTERM); any QEMU of ours still alive after that
+(found by its -name guest=benchvm-<pid>- / benchfloor-<pid>) is killed by pid.
+
 How to run (as root, Debian's python3 with python3-libvirt):
     tests/bench/run                      # installs, builds, runs everything
     /usr/bin/python3 tests/bench/bench.py --virtd build/daemon/virtd
     /usr/bin/python3 tests/bench/bench.py --quick --skip-virtd
+    /usr/bin/python3 tests/bench/bench.py --only start   # VM starts only
 Options: --domains N (default 1000), --quick (N=100, fewer iterations),
---skip-virtd / --skip-libvirtd, --json FILE (raw figures).
+--only calls|start (one part; default both), --skip-virtd / --skip-libvirtd,
+--json FILE (raw figures).
 """
 
 import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import socket
@@ -79,6 +101,39 @@ DOMAIN_XML = """<domain type='qemu'>
 """
 
 
+# The VM start benchmark's guest: diskless, no kernel (it stays in SeaBIOS).
+START_XML = """<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <features><acpi/></features>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <serial type='pty'/>
+  </devices>
+</domain>
+"""
+
+QEMU = "/usr/bin/qemu-system-x86_64"
+
+# The floor's argv when virtd's domain log cannot give one (--skip-virtd, or virtd
+# failed): what virtd generated for START_XML with QEMU 7.2. {sock} is the monitor.
+FLOOR_ARGV = [
+    QEMU, "-name", "guest={name},debug-threads=on", "-S",
+    "-machine", "pc-i440fx-7.2,usb=off,dump-guest-core=off,acpi=on", "-accel", "tcg",
+    "-cpu", "qemu64", "-m", "size=131072k", "-overcommit", "mem-lock=off",
+    "-smp", "1,sockets=1,dies=1,cores=1,threads=1,maxcpus=1",
+    "-uuid", "6e51138a-b772-4f62-9cbf-34ff5525e014", "-no-user-config", "-nodefaults",
+    "-chardev", "socket,id=charmonitor,path={sock},server=on,wait=off",
+    "-mon", "chardev=charmonitor,id=monitor,mode=control", "-rtc", "base=utc",
+    "-no-shutdown", "-boot", "strict=on", "-device", "piix3-usb-uhci,id=usb",
+    "-chardev", "pty,id=charserial0",
+    "-device", "isa-serial,id=serial0,chardev=charserial0,index=0", "-display", "none",
+    "-device", "virtio-balloon-pci,id=balloon0", "-msg", "timestamp=on",
+]
+
+
 class Settings:
     """Sizes of the workload; --quick shrinks them to validate the script."""
 
@@ -92,6 +147,11 @@ class Settings:
         self.list_repeats = 4 if quick else 20
         self.xml_repeats = 1 if quick else 3
         self.start_repeats = 2 if quick else 7
+        # VM starts: each daemon (and the floor) in turn, start_rounds times.
+        self.start_rounds = 2 if quick else 3
+        self.starts_per_round = 2 if quick else 5  # 15 starts each in all
+        self.start_vms = 4 if quick else 20  # started at once
+        self.concurrent_rounds = 1 if quick else 3
 
 
 # ---------------------------------------------------------------- helpers
@@ -553,6 +613,442 @@ def run_workloads(workloads, s):
             w.step("undefine_ms", w.undefine_some, chunk)
 
 
+# ---------------------------------------------------------------- VM starts
+
+
+def qemu_pids_named(tags):
+    """Pids of qemu-system processes whose command line contains one of tags."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if "qemu-system" in cmdline and any(tag in cmdline for tag in tags):
+            pids.append(int(entry))
+    return pids
+
+
+def kill_pid(pid):
+    """SIGKILL one pid (ours) and reap it if it is our child."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    for _ in range(200):  # up to 2 s for it to go away
+        try:
+            if os.waitpid(pid, os.WNOHANG) != (0, 0):
+                return
+        except ChildProcessError:  # not our child: wait until /proc forgets it
+            if not os.path.exists(f"/proc/{pid}"):
+                return
+        time.sleep(0.01)
+
+
+class VmStarts(Workload):
+    """virDomainCreate against one daemon: sequential starts of one domain, and
+    settings.start_vms domains started at once."""
+
+    def __init__(self, daemon, settings, prefix):
+        super().__init__(daemon, settings, prefix)
+        self.names = [f"{prefix}{i}" for i in range(settings.start_vms)]
+        self.threads = []  # the concurrent starters, joined before any clean-up
+
+    def define_all(self):
+        for name in self.names:
+            self.conn.defineXML(START_XML.format(name=name))
+            self.defined.append(name)
+
+    def _start(self, dom):
+        """One timed virDomainCreate (and the daemon's CPU time for it), checked running."""
+        cpu0 = cpu_seconds(self.daemon.pid)
+        t0 = time.perf_counter()
+        dom.create()
+        t1 = time.perf_counter()
+        cpu1 = cpu_seconds(self.daemon.pid)
+        state = dom.state()[0]
+        if state != libvirt.VIR_DOMAIN_RUNNING:
+            raise RuntimeError(f"{dom.name()} is in state {state} after create, not running")
+        return t1 - t0, cpu1 - cpu0
+
+    def warm_up(self):
+        """One untimed start and destroy: the first may load or probe what later ones reuse."""
+        dom = self.conn.lookupByName(self.names[0])
+        self._start(dom)
+        dom.destroy()
+
+    def sequential(self, count):
+        dom = self.conn.lookupByName(self.names[0])
+        for _ in range(count):
+            seconds, cpu = self._start(dom)
+            self.add("create_ms", [ms(seconds)])
+            self.add("create_cpu_ms", [ms(cpu)])
+            t0 = time.perf_counter()
+            dom.destroy()
+            self.add("destroy_ms", [ms(time.perf_counter() - t0)])
+
+    def concurrent(self):
+        """start_vms threads, each with its own connection, call create at once; once all
+        have returned (and the RSS is read) each destroys its domain (not timed)."""
+        n = len(self.names)
+        go = threading.Barrier(n + 1)  # all connected: start
+        started = threading.Barrier(n + 1)  # all returned from create
+        measured = threading.Event()  # checked and RSS read: destroy
+        spans, errors = [None] * n, []
+
+        def worker(i):
+            conn = dom = None
+            try:
+                try:
+                    conn = libvirt.open(self.daemon.uri)
+                    dom = conn.lookupByName(self.names[i])
+                except libvirt.libvirtError as e:
+                    errors.append(str(e))
+                    dom = None
+                go.wait()
+                if dom is not None:
+                    t0 = time.perf_counter()
+                    try:
+                        dom.create()
+                        spans[i] = (t0, time.perf_counter())
+                    except libvirt.libvirtError as e:
+                        errors.append(f"{self.names[i]}: {e}")
+                started.wait()
+                measured.wait()
+                if spans[i] is not None:
+                    dom.destroy()
+            except (libvirt.libvirtError, threading.BrokenBarrierError) as e:
+                errors.append(f"{self.names[i]}: {e}")
+            finally:
+                if conn is not None:
+                    conn.close()
+
+        self.threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+        try:
+            for t in self.threads:
+                t.start()
+            go.wait()
+            started.wait()
+            if errors:
+                raise RuntimeError(f"{len(errors)} of {n} starts failed, first: {errors[0]}")
+            running = [d.name() for d in
+                       self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_RUNNING)
+                       if d.name().startswith(self.prefix)]
+            if len(running) != n:
+                raise RuntimeError(f"{len(running)} of {n} domains running after the starts")
+            self.add("concurrent_ms", [ms(max(s[1] for s in spans) - min(s[0] for s in spans))])
+            self.add("concurrent_each_ms", [ms(s[1] - s[0]) for s in spans])
+            self.add("rss_running_kib", [rss_kib(self.daemon.pid)])
+        except BaseException:
+            # Failure or Ctrl-C: wake every thread still waiting. Never on success: a
+            # thread not yet woken from a passed barrier would see it broken.
+            go.abort()
+            started.abort()
+            raise
+        finally:
+            measured.set()
+            for t in self.threads:
+                t.join()
+            self.threads = []
+        if errors:
+            raise RuntimeError(f"destroy after the concurrent starts: {errors[0]}")
+
+    def clean_up(self):
+        """Destroy and undefine every domain with our prefix, then kill any QEMU of ours
+        that is still alive (by pid) and undefine again."""
+        for t in self.threads:
+            t.join()
+        conn = libvirt.open(self.daemon.uri)
+        failures = []
+
+        def sweep():
+            names = set(self.defined)
+            try:
+                names |= {d.name() for d in conn.listAllDomains(0)
+                          if d.name().startswith(self.prefix)}
+            except libvirt.libvirtError as e:
+                failures.append(f"listAllDomains: {e}")
+            for name in sorted(names):
+                try:
+                    dom = conn.lookupByName(name)
+                except libvirt.libvirtError:
+                    continue  # gone already
+                try:
+                    if dom.isActive():
+                        dom.destroy()
+                    if dom.isPersistent():
+                        dom.undefine()
+                except libvirt.libvirtError as e:
+                    failures.append(f"{name}: {e}")
+
+        try:
+            sweep()
+            left = qemu_pids_named([f"guest={self.prefix}"])
+            if left:
+                print(f"  {self.daemon.name}: killing {len(left)} QEMU left running: {left}",
+                      file=sys.stderr)
+                for pid in left:
+                    kill_pid(pid)
+                time.sleep(0.5)  # let the daemon notice the monitor hang-up
+                failures.clear()
+                sweep()
+            if failures:
+                raise RuntimeError(f"clean-up: {len(failures)} failures, first: {failures[0]}")
+            if isinstance(self.daemon, Libvirtd):  # its domain logs outlive the domains
+                for name in self.names:
+                    try:
+                        os.unlink(f"/var/log/libvirt/qemu/{name}.log")
+                    except OSError:
+                        pass
+        finally:
+            conn.close()
+
+    def figures(self):
+        out = {}
+        for key in ("create_ms", "concurrent_each_ms"):
+            values = self.samples.get(key)
+            if values:
+                out[key] = statistics.median(values)
+                out[key.replace("_ms", "_p90_ms")] = percentile(values, 0.90)
+                out[key.replace("_ms", "_n")] = len(values)
+        cpu = self.samples.get("create_cpu_ms")
+        if cpu:
+            out["create_cpu_ms"] = sum(cpu) / len(cpu)  # clock ticks are 10 ms: the mean
+        for key in ("destroy_ms", "concurrent_ms"):
+            if self.samples.get(key):
+                out[key] = statistics.median(self.samples[key])
+        if self.samples.get("concurrent_ms"):
+            out["concurrent_all_ms"] = self.samples["concurrent_ms"]
+        if self.samples.get("rss_running_kib"):
+            out["rss_running_mib"] = statistics.median(self.samples["rss_running_kib"]) / 1024.0
+        if "rss_idle_kib" in self.results:
+            out["rss_before_mib"] = self.results["rss_idle_kib"] / 1024.0
+        return out
+
+
+def qmp_read(sock, buf, want):
+    """Read QMP messages until one has key want; returns (message, rest of buffer)."""
+    while True:
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                msg = json.loads(line)
+                if want in msg:
+                    return msg, buf
+                if "error" in msg:
+                    raise RuntimeError(f"QMP error: {msg['error']}")
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("QEMU closed the QMP socket")
+        buf += chunk
+
+
+class QemuFloor:
+    """The raw QEMU floor: exec of QEMU with virtd's argv, then QMP up to `cont`."""
+
+    name = "QEMU floor"
+
+    def __init__(self):
+        self.workdir = tempfile.mkdtemp(prefix="qemu-floor-")
+        self.tag = f"benchfloor-{os.getpid()}"
+        self.argv = None  # with {sock} for the monitor path
+        self.argv_source = None
+        self.procs = []  # every QEMU started, killed by pid
+        self.samples = {}
+        self.errors = {}
+        self.runs = 0
+        self.lock = threading.Lock()
+
+    add = Workload.add
+
+    def step(self, metric, fn, *args):
+        if metric in self.errors:
+            return
+        try:
+            fn(*args)
+        except (RuntimeError, OSError, ValueError) as e:
+            self.errors[metric] = str(e).strip()
+            print(f"  {self.name}: {metric} FAILED: {e}", file=sys.stderr)
+
+    def set_argv(self, virtd_log):
+        """virtd's argv for the domain of virtd_log (its last start), else FLOOR_ARGV."""
+        argv = None
+        try:
+            with open(virtd_log) as f:
+                text = f.read()
+            at = text.rfind("starting domain '")
+            if at >= 0:
+                lines = []
+                for line in text[at:].split("\n")[1:]:
+                    if line.endswith("\\"):
+                        lines.append(line[:-1])
+                    else:
+                        lines.append(line)
+                        break
+                argv = shlex.split(" ".join(lines))
+        except (OSError, ValueError):
+            argv = None
+        if argv and argv[0].endswith(QEMU.rsplit("/", 1)[1]) and "-S" in argv:
+            out, i, monitor = [], 0, False
+            while i < len(argv):
+                if argv[i] == "-chardev" and i + 1 < len(argv) and "id=charmonitor" in argv[i + 1]:
+                    out += ["-chardev", "socket,id=charmonitor,path={sock},server=on,wait=off"]
+                    monitor = True
+                    i += 2
+                elif argv[i] == "-name" and i + 1 < len(argv):
+                    out += ["-name", "guest={name},debug-threads=on"]
+                    i += 2
+                else:
+                    out.append(argv[i].replace("{", "{{").replace("}", "}}"))
+                    i += 1
+            if monitor:
+                self.argv, self.argv_source = out, f"virtd's domain log ({virtd_log})"
+                return
+        self.argv, self.argv_source = list(FLOOR_ARGV), "built in (virtd's argv for the guest)"
+
+    def once(self, keep=False):
+        """One exec -> `cont` acknowledged, in seconds; the QEMU is killed at the end
+        unless keep (then kill_all() does it)."""
+        with self.lock:
+            self.runs += 1
+            sock_path = os.path.join(self.workdir, f"mon-{self.runs}.sock")
+        proc = None
+        argv = [a.format(sock=sock_path, name=self.tag) for a in self.argv]
+        log = open(os.path.join(self.workdir, "qemu.log"), "a")
+        s = None
+        try:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    start_new_session=True)
+            with self.lock:
+                self.procs.append(proc)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            while True:  # the monitor socket appears once QEMU has created it
+                try:
+                    s.connect(sock_path)
+                    break
+                except (FileNotFoundError, ConnectionRefusedError):
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"QEMU exited with status {proc.returncode}:\n"
+                                           f"{log_tail(log.name, 5)}")
+                    if time.perf_counter() - t0 > 30:
+                        raise RuntimeError("QEMU's monitor socket did not appear in 30 s")
+                    time.sleep(0.0005)
+            s.settimeout(30)
+            buf = b""
+            _, buf = qmp_read(s, buf, "QMP")
+            s.sendall(b'{"execute":"qmp_capabilities"}\n')
+            _, buf = qmp_read(s, buf, "return")
+            s.sendall(b'{"execute":"cont"}\n')
+            _, buf = qmp_read(s, buf, "return")
+            elapsed = time.perf_counter() - t0
+            return elapsed
+        finally:
+            if s is not None:
+                s.close()
+            log.close()
+            if proc is not None and not keep:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+            try:
+                os.unlink(sock_path)
+            except OSError:
+                pass
+
+    def warm_up(self):
+        self.once()
+
+    def sequential(self, count):
+        for _ in range(count):
+            self.add("floor_ms", [ms(self.once())])
+
+    def concurrent(self, n):
+        """n QEMUs exec'd at once (n threads), each up to `cont`; all killed at the end."""
+        barrier = threading.Barrier(n)
+        spans, errors = [None] * n, []
+
+        def worker(i):
+            try:
+                barrier.wait()
+                t0 = time.perf_counter()
+                self.once(keep=True)
+                spans[i] = (t0, time.perf_counter())
+            except (RuntimeError, OSError, ValueError) as e:
+                errors.append(str(e))
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            for t in threads:
+                t.join()
+            self.kill_all()
+        if errors:
+            raise RuntimeError(f"{len(errors)} of {n} failed, first: {errors[0]}")
+        self.add("concurrent_ms", [ms(max(s[1] for s in spans) - min(s[0] for s in spans))])
+        self.add("concurrent_each_ms", [ms(s[1] - s[0]) for s in spans])
+
+    def kill_all(self):
+        with self.lock:
+            procs, self.procs = self.procs, []
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+    def clean_up(self):
+        self.kill_all()
+        for pid in qemu_pids_named([f"guest={self.tag},"]):
+            kill_pid(pid)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def figures(self):
+        out = {}
+        values = self.samples.get("floor_ms")
+        if values:
+            out["create_ms"] = statistics.median(values)
+            out["create_p90_ms"] = percentile(values, 0.90)
+            out["create_n"] = len(values)
+        if self.samples.get("concurrent_ms"):
+            out["concurrent_ms"] = statistics.median(self.samples["concurrent_ms"])
+            out["concurrent_all_ms"] = self.samples["concurrent_ms"]
+            out["concurrent_each_ms"] = statistics.median(self.samples["concurrent_each_ms"])
+        return out
+
+
+def run_vm_starts(vms, floor, s):
+    """Define, warm up, then sequential starts in rounds (libvirtd, virtd, floor, ...),
+    then the concurrent starts in rounds (libvirtd, virtd, ...)."""
+    for w in vms:
+        w.step("define", w.define_all)
+        w.step("create_ms", w.warm_up)
+    if floor:
+        virtd = [w for w in vms if w.daemon.name == "virtd" and "create_ms" not in w.errors]
+        floor.set_argv(os.path.join(virtd[0].daemon.root, "var/log/libvirt/qemu",
+                                    virtd[0].names[0] + ".log") if virtd else "")
+        floor.step("floor_ms", floor.warm_up)
+    print(f"  VM starts, {s.start_rounds * s.starts_per_round} each ...",
+          file=sys.stderr, flush=True)
+    for _ in range(s.start_rounds):
+        for w in vms:
+            w.step("create_ms", w.sequential, s.starts_per_round)
+        if floor:
+            floor.step("floor_ms", floor.sequential, s.starts_per_round)
+    print(f"  {s.start_vms} VMs started at once ...", file=sys.stderr, flush=True)
+    for _ in range(s.concurrent_rounds):
+        for w in vms:
+            w.step("concurrent_ms", w.concurrent)
+        if floor:
+            floor.step("concurrent_ms", floor.concurrent, s.start_vms)
+
+
 # ---------------------------------------------------------------- report
 
 # (key, label, fmt, better, target text, target check on (virtd, libvirtd, ratio))
@@ -614,6 +1110,48 @@ def table(virtd, ref, virtd_errors, virtd_failed):
     return "\n".join(lines)
 
 
+def start_table(v, r, f, n_vms, errs):
+    """The VM start table: virtd, libvirtd, the QEMU floor and the two ratios."""
+    def cell(d, key, fmt, name):
+        if d.get(key) is not None:
+            return fmt.format(d[key])
+        return "FAIL" if errs.get(name) else "n/a"
+
+    def ratio(a, b):
+        return f"{a / b:.2f}x" if a and b else "-"
+
+    rows = [
+        ("create_ms", "virDomainCreate -> running, median (ms)", "{:.1f}", True),
+        ("create_p90_ms", "virDomainCreate -> running, p90 (ms)", "{:.1f}", True),
+        ("create_cpu_ms", "daemon CPU per start, mean (ms)", "{:.1f}", False),
+        ("destroy_ms", "virDomainDestroy, median, not in the start time (ms)", "{:.1f}", False),
+        ("concurrent_ms", f"{n_vms} VMs started at once, wall time (ms)", "{:.0f}", True),
+        ("concurrent_each_ms", f"one start among {n_vms} at once, median (ms)", "{:.0f}",
+         True),
+        ("rss_running_mib", f"daemon RSS with {n_vms} VMs running (MiB)", "{:.1f}", False),
+    ]
+    lines = [
+        "| metric | virtd | libvirtd | QEMU floor | libvirtd/virtd | virtd/floor |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, label, fmt, has_floor in rows:
+        vs = cell(v, key, fmt, "virtd")
+        rs = cell(r, key, fmt, "libvirtd")
+        fs = cell(f, key, fmt, "floor") if has_floor else "-"
+        vf = ratio(v.get(key), f.get(key)) if has_floor else "-"
+        lines.append(f"| {label} | {vs} | {rs} | {fs} | {ratio(r.get(key), v.get(key))} "
+                     f"| {vf} |")
+    targets = []
+    vm, rm, fm = v.get("create_ms"), r.get("create_ms"), f.get("create_ms")
+    if vm and fm:
+        targets.append(f"virtd within 1.5x of the floor: {vm / fm:.2f}x, "
+                       f"{'met' if vm / fm <= 1.5 else 'NOT met'}")
+    if vm and rm:
+        targets.append(f"at least 5x faster than libvirtd: {rm / vm:.2f}x, "
+                       f"{'met' if rm / vm >= 5 else 'NOT met'}")
+    return "\n".join(lines) + ("\n\nTargets (medians): " + "; ".join(targets) if targets else "")
+
+
 def machine():
     cpu = "unknown cpu"
     with open("/proc/cpuinfo") as f:
@@ -637,13 +1175,13 @@ def machine():
 # ---------------------------------------------------------------- main
 
 
-def start_daemons(daemons, settings, prefix):
+def start_daemons(daemons, settings, prefix, time_starts=True):
     """Start each daemon; returns (workloads of those that answer, {name: error})."""
     workloads, failed = [], {}
     for d in daemons:
         start_error = None
         try:
-            if isinstance(d, Virtd):
+            if isinstance(d, Virtd) and time_starts:
                 print("  virtd: start timing", file=sys.stderr, flush=True)
                 try:
                     d.measure_starts(settings.start_repeats)
@@ -682,6 +1220,9 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small run to validate the script")
     parser.add_argument("--skip-virtd", action="store_true")
     parser.add_argument("--skip-libvirtd", action="store_true")
+    parser.add_argument("--only", choices=("calls", "start"),
+                        help="run one part only: calls (define, GetInfo, ..., daemon start) "
+                             "or start (VM starts); default both")
     parser.add_argument("--json", help="also write the raw figures to this file")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -707,12 +1248,31 @@ def main():
             daemons["virtd"] = Virtd(args.virtd)
         else:
             failed["virtd"] = f"no virtd binary at {args.virtd}"
-    workloads = []
+    do_calls = args.only in (None, "calls")
+    do_starts = args.only in (None, "start")
+    workloads, vms, floor, vm_seconds = [], [], None, None
     try:
-        workloads, start_failed = start_daemons(list(daemons.values()), settings, prefix)
+        workloads, start_failed = start_daemons(list(daemons.values()), settings, prefix,
+                                                time_starts=do_calls)
         failed.update(start_failed)
-        run_workloads(workloads, settings)
+        if do_calls:
+            run_workloads(workloads, settings)
+        if do_starts:
+            vm_started = time.perf_counter()
+            print("  VM starts: defining, warming up ...", file=sys.stderr, flush=True)
+            floor = QemuFloor()
+            for w in workloads:
+                vm = VmStarts(w.daemon, settings, f"benchvm-{os.getpid()}-")
+                vms.append(vm)
+                vm.step("define", vm.open)
+            run_vm_starts([vm for vm in vms if vm.conn is not None], floor, settings)
+            vm_seconds = time.perf_counter() - vm_started
     finally:
+        for vm in vms:
+            vm.step("clean_up", vm.clean_up)
+            vm.close()
+        if floor:
+            floor.clean_up()
         for w in workloads:
             w.step("clean_up", w.clean_up)
             w.close()
@@ -722,20 +1282,49 @@ def main():
     by_name = {w.daemon.name: w for w in workloads}
     fig = {n: daemon_figures(daemons.get(n), by_name.get(n)) for n in ("virtd", "libvirtd")}
     errs = {n: (by_name[n].errors if n in by_name else {}) for n in ("virtd", "libvirtd")}
+    vm_by_name = {vm.daemon.name: vm for vm in vms}
+    start_fig = {n: (vm_by_name[n].figures() if n in vm_by_name else {})
+                 for n in ("virtd", "libvirtd")}
+    start_errs = {n: (vm_by_name[n].errors if n in vm_by_name else {})
+                  for n in ("virtd", "libvirtd")}
+    start_fig["floor"] = floor.figures() if floor else {}
+    start_errs["floor"] = floor.errors if floor else {}
 
     print()
     print(f"Machine: {where}")
     print(f"N = {settings.domains} domains{' (quick run)' if args.quick else ''}; "
           f"ratio = how many times better virtd is (> 1: virtd better); "
           f"run took {time.perf_counter() - started:.0f} s")
-    print()
-    print(table(fig["virtd"], fig["libvirtd"], errs["virtd"], "virtd" in failed))
+    if do_calls:
+        print()
+        print(table(fig["virtd"], fig["libvirtd"], errs["virtd"], "virtd" in failed))
+    if do_starts:
+        print()
+        print(f"VM starts: diskless TCG guest (128 MiB, 1 vCPU), "
+              f"{settings.start_rounds * settings.starts_per_round} starts each, "
+              f"{settings.start_vms} at once x {settings.concurrent_rounds}"
+              + (f", took {vm_seconds:.0f} s" if vm_seconds else "")
+              + f"; floor argv: {floor.argv_source if floor else 'n/a'}")
+        print()
+        print(start_table(start_fig["virtd"], start_fig["libvirtd"], start_fig["floor"],
+                          settings.start_vms,
+                          {n: failed.get(n) or e for n, e in start_errs.items()}))
     notes = []
     for name, err in failed.items():
         notes.append(f"- {name} did not run: {err}")
     for name in ("virtd", "libvirtd"):
         for metric, msg in errs[name].items():
             notes.append(f"- {name} {metric} failed: {msg}")
+    for name in ("virtd", "libvirtd", "floor"):
+        for metric, msg in start_errs[name].items():
+            notes.append(f"- {name} VM start {metric} failed: {msg}")
+    for name in ("virtd", "libvirtd", "floor"):
+        f = start_fig[name]
+        if "concurrent_all_ms" in f:
+            notes.append(f"- {name} {settings.start_vms} at once, each round (ms): "
+                         + ", ".join(f"{x:.0f}" for x in f["concurrent_all_ms"])
+                         + (f"; single starts p90 {f['concurrent_each_p90_ms']:.0f} ms"
+                            if "concurrent_each_p90_ms" in f else ""))
     for name in ("virtd", "libvirtd"):
         f = fig[name]
         if "rss_idle_kib" in f:
@@ -751,8 +1340,14 @@ def main():
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"machine": where, "domains": settings.domains, "quick": args.quick,
-                       "figures": fig, "errors": errs, "failed": failed}, out, indent=2)
-    return 1 if (failed or errs["virtd"] or errs["libvirtd"]) else 0
+                       "figures": fig, "errors": errs, "failed": failed,
+                       "vm_start": {"figures": start_fig, "errors": start_errs,
+                                    "samples": {n: vm_by_name[n].samples for n in vm_by_name},
+                                    "floor_samples": floor.samples if floor else {},
+                                    "floor_argv": floor.argv if floor else None}},
+                      out, indent=2)
+    any_start_error = any(start_errs.values())
+    return 1 if (failed or errs["virtd"] or errs["libvirtd"] or any_start_error) else 0
 
 
 if __name__ == "__main__":
