@@ -124,6 +124,33 @@ typedef struct {
     } value;
 } DomainTypedParam;
 
+/* A list of typed parameters: a GArray of DomainTypedParam that frees its entries. Used
+ * for statistics and for the tuning calls (schedinfo, memtune, blkiotune, ...). */
+GArray *domain_params_new(void);
+void domain_params_add_int(GArray *params, const char *field, int value);
+void domain_params_add_uint(GArray *params, const char *field, unsigned int value);
+void domain_params_add_llong(GArray *params, const char *field, gint64 value);
+void domain_params_add_ullong(GArray *params, const char *field, guint64 value);
+void domain_params_add_boolean(GArray *params, const char *field, gboolean value);
+void domain_params_add_string(GArray *params, const char *field, const char *value);
+/* The entry named @field, or NULL. */
+const DomainTypedParam *domain_params_find(GArray *params, const char *field);
+/* libvirt's name of VIR_TYPED_PARAM_* @type ("int", "ullong", ...). */
+const char *domain_param_type_name(int type);
+
+/* What a tuning call accepts: a name and its VIR_TYPED_PARAM_* type. */
+typedef struct {
+    const char *field;
+    int type;
+} DomainParamSpec;
+
+/* Check @params against @spec (@n_spec entries): every field known, of its type, given
+ * once. Errors: VIR_ERR_ARGUMENT_UNSUPPORTED "parameter 'X' is not supported (known: a, b)",
+ * VIR_ERR_INVALID_ARG "parameter 'X' must be of type 'ullong', not 'int'" and
+ * "parameter 'X' is given twice". */
+gboolean domain_params_validate(GArray *params, const DomainParamSpec *spec, gsize n_spec,
+                                GError **error);
+
 /* The statistics of one domain (virDomainStatsRecord). */
 typedef struct {
     DomainRef dom;

@@ -1200,6 +1200,68 @@ wire_param_set(wire_param *w, const DomainTypedParam *p)
     }
 }
 
+/* Typed parameters from a client (the set calls). */
+static G_GNUC_UNUSED GArray *
+params_from_wire(const wire_param *val, u_int len, GError **error)
+{
+    g_autoptr(GArray) params = domain_params_new();
+    for (u_int i = 0; i < len; i++) {
+        const wire_param *w = &val[i];
+        const wire_param_value *v = &w->value;
+        switch (v->type) {
+        case VIR_TYPED_PARAM_INT:
+            domain_params_add_int(params, w->field, v->wire_param_value_u.i);
+            break;
+        case VIR_TYPED_PARAM_UINT:
+            domain_params_add_uint(params, w->field, v->wire_param_value_u.ui);
+            break;
+        case VIR_TYPED_PARAM_LLONG:
+            domain_params_add_llong(params, w->field, v->wire_param_value_u.l);
+            break;
+        case VIR_TYPED_PARAM_ULLONG:
+            domain_params_add_ullong(params, w->field, v->wire_param_value_u.ul);
+            break;
+        case VIR_TYPED_PARAM_BOOLEAN:
+            domain_params_add_boolean(params, w->field, v->wire_param_value_u.b);
+            break;
+        case VIR_TYPED_PARAM_STRING:
+            domain_params_add_string(params, w->field, v->wire_param_value_u.s);
+            break;
+        default:
+            virt_error_set(error, VIR_FROM_RPC, VIR_ERR_INVALID_ARG,
+                           _("parameter '%s' has type %d, which no tuning call takes"),
+                           w->field, v->type);
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&params);
+}
+
+/* Typed parameters for a client (the get calls). libvirt's convention: a caller that
+ * asks for 0 parameters wants their number (@ret_nparams) and no list; otherwise it gets
+ * at most @asked of them. */
+static G_GNUC_UNUSED gboolean
+params_to_wire(GArray *params, int asked, int max, wire_param **ret_val, u_int *ret_len,
+               int *ret_nparams, GError **error)
+{
+    if (asked < 0 || asked > max) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC, _("nparams %d is out of range"),
+                       asked);
+        return FALSE;
+    }
+    if (asked == 0) {
+        *ret_nparams = params->len;
+        return TRUE;
+    }
+    u_int n = MIN(params->len, (u_int)asked);
+    *ret_val = g_new0(wire_param, MAX(n, 1));
+    for (u_int i = 0; i < n; i++)
+        wire_param_set(&(*ret_val)[i], &g_array_index(params, DomainTypedParam, i));
+    *ret_len = n;
+    *ret_nparams = n;
+    return TRUE;
+}
+
 static gboolean
 h_get_all_domain_stats(Conn *conn, wire_all_domain_stats_args *args,
                        wire_all_domain_stats_ret *ret, GError **error)

@@ -413,15 +413,6 @@ qemu_stats_keycode_to_qnum(unsigned int codeset, unsigned int code)
 
 /* ---- statistics records ---- */
 
-static void
-typed_param_clear(gpointer data)
-{
-    DomainTypedParam *p = data;
-    g_free(p->field);
-    if (p->type == VIR_TYPED_PARAM_STRING)
-        g_free(p->value.s);
-}
-
 DomainStatsRecord *
 qemu_stats_record_new(const DomainRef *ref)
 {
@@ -429,8 +420,7 @@ qemu_stats_record_new(const DomainRef *ref)
     rec->dom.name = g_strdup(ref->name);
     memcpy(rec->dom.uuid, ref->uuid, VIRT_UUID_LEN);
     rec->dom.id = ref->id;
-    rec->params = g_array_new(FALSE, TRUE, sizeof(DomainTypedParam));
-    g_array_set_clear_func(rec->params, typed_param_clear);
+    rec->params = domain_params_new();
     return rec;
 }
 
