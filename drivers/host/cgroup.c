@@ -786,6 +786,12 @@ cgroup_remove(Cgroup *group, GError **error)
     return group->host->backend->remove(group, error);
 }
 
+CgroupHost *
+cgroup_get_host(const Cgroup *group)
+{
+    return group->host;
+}
+
 const char *
 cgroup_get_path(const Cgroup *group)
 {

@@ -143,6 +143,9 @@ gboolean cgroup_get_cpuset_mems(Cgroup *group, char **ret_mems, GError **error);
  * Errors: VIR_ERR_SYSTEM_ERROR naming the directory (EBUSY: processes are left). */
 gboolean cgroup_remove(Cgroup *group, GError **error);
 
+/* The host @group lives on. */
+CgroupHost *cgroup_get_host(const Cgroup *group);
+
 /* The group's path relative to the hierarchy root (e.g. "/machine/qemu-1-web.libvirt-qemu"). */
 const char *cgroup_get_path(const Cgroup *group);
 

@@ -37,6 +37,12 @@ struct _QemuDomain {
     gboolean destroying; /* destroy asked: the exit is ours */
     gboolean shutdown_seen; /* QEMU reported a (guest or ACPI) shutdown */
     gboolean fake_reboot;   /* a reboot asked through the power button */
+
+    /* cgroups of a running domain (qemu-cgroup.c), NULL when it runs without */
+    struct _Cgroup *cgroup;          /* the VM's group */
+    struct _Cgroup *cgroup_emulator; /* its emulator/ */
+    GPtrArray *cgroup_vcpus;         /* Cgroup * of vcpuN/ by vCPU index, NULL entries */
+    GArray *vcpu_tids;               /* pid_t by vCPU index, 0 when offline */
 };
 
 typedef struct {
@@ -65,6 +71,7 @@ typedef struct {
     gint next_id;         /* the next domain id (atomic) */
     GThread *autostart;   /* joined at shutdown: a start it began must finish */
     gint stopping;        /* atomic: the driver is shutting down */
+    struct _CgroupHost *cgroup_host; /* the host's cgroups, NULL when not used */
 } QemuDriver;
 
 QemuDomain *qemu_domain_new(DomainDef *def);
@@ -89,6 +96,16 @@ GPtrArray *qemu_driver_snapshot(QemuDriver *drv);
 gboolean qemu_driver_resolve_machine(QemuDriver *drv, DomainDef *def, GError **error);
 QemuDomain *qemu_driver_find_uuid(QemuDriver *drv, const char *uuid_str);
 QemuDomain *qemu_driver_find_name(QemuDriver *drv, const char *name);
+/* Turn VIR_DOMAIN_AFFECT_{CURRENT,LIVE,CONFIG} in @flags into explicit LIVE and/or CONFIG
+ * bits for @dom (locked); refuses LIVE on a shut-off domain ("domain is not running") and
+ * CONFIG on a transient one. */
+gboolean qemu_domain_resolve_impact(QemuDomain *dom, unsigned int *flags, GError **error);
+/* Refuses LIVE together with CONFIG (the get calls). */
+gboolean qemu_check_live_config_exclusive(unsigned int flags, GError **error);
+/* Make @def (a changed copy of the persistent definition) the persistent definition of
+ * @dom (locked): written to disk first, then swapped in. Takes ownership of @def. */
+gboolean qemu_driver_commit_config(QemuDriver *drv, QemuDomain *dom, DomainDef *def,
+                                   GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuDomain, qemu_domain_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuDomainLocked, qemu_domain_release)
 
@@ -100,6 +117,15 @@ void qemu_run_reattach_all(QemuDriver *drv);
 /* Start the domains marked autostart (in the background). */
 void qemu_run_autostart(QemuDriver *drv);
 guint64 qemu_run_cpu_time(QemuDomain *dom); /* locked domain */
+/* Take the domain's (locked) job, waiting at most 30 s (VIR_ERR_OPERATION_TIMEOUT naming
+ * the job holding it); the lock is dropped while waiting. */
+gboolean qemu_job_begin(QemuDomain *dom, const char *job, GError **error);
+void qemu_job_end(QemuDomain *dom);
+/* VIR_ERR_OPERATION_INVALID "domain 'X' is not running" unless @dom (locked) runs. */
+gboolean qemu_domain_check_active(QemuDomain *dom, GError **error);
+/* Write the status file of running @dom (locked): its live definition survives a daemon
+ * restart. Call after every change to dom->def of a running domain. */
+void qemu_run_save_status(QemuDriver *drv, QemuDomain *dom);
 void qemu_run_fill_vtable(VirtDriver *vtable);
 
 /* qemu-stats.c: statistics and small controls of domains (domstats, dommemstat, ...) */

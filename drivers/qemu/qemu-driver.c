@@ -131,6 +131,8 @@ qemu_driver_config_clear(QemuDriverConfig *cfg)
     g_clear_pointer(&cfg->emulator, g_free);
     g_clear_pointer(&cfg->host.proc_root, g_free);
     g_clear_pointer(&cfg->host.sys_root, g_free);
+    g_clear_pointer(&cfg->cgroup_root, g_free);
+    g_clear_pointer(&cfg->cgroup_mountinfo, g_free);
 }
 
 static void
@@ -143,6 +145,8 @@ qemu_driver_config_copy(QemuDriverConfig *dst, const QemuDriverConfig *src)
     dst->emulator = g_strdup(src->emulator ? src->emulator : QEMU_DEFAULT_EMULATOR);
     dst->host.proc_root = g_strdup(src->host.proc_root ? src->host.proc_root : "/");
     dst->host.sys_root = g_strdup(src->host.sys_root ? src->host.sys_root : "/");
+    dst->cgroup_root = g_strdup(src->cgroup_root);
+    dst->cgroup_mountinfo = g_strdup(src->cgroup_mountinfo);
     dst->privileged = src->privileged;
 }
 
@@ -1203,7 +1207,7 @@ qemu_driver_domain_get_messages(VirtDriver *vdrv, const unsigned char *uuid,
 
 /* Turn VIR_DOMAIN_AFFECT_{CURRENT,LIVE,CONFIG} in @flags into explicit LIVE and/or
  * CONFIG bits for @dom (locked), refusing what its state does not allow. */
-static gboolean
+gboolean
 qemu_domain_resolve_impact(QemuDomain *dom, unsigned int *flags, GError **error)
 {
     const unsigned int both = VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG;
@@ -1225,7 +1229,7 @@ qemu_domain_resolve_impact(QemuDomain *dom, unsigned int *flags, GError **error)
     return TRUE;
 }
 
-static gboolean
+gboolean
 qemu_check_live_config_exclusive(unsigned int flags, GError **error)
 {
     if ((flags & VIR_DOMAIN_AFFECT_LIVE) && (flags & VIR_DOMAIN_AFFECT_CONFIG)) {
@@ -1238,7 +1242,7 @@ qemu_check_live_config_exclusive(unsigned int flags, GError **error)
 
 /* Make @def (a changed copy of the persistent definition) the persistent definition of
  * @dom (locked): written to disk first, then swapped in. Takes ownership of @def. */
-static gboolean
+gboolean
 qemu_driver_commit_config(QemuDriver *drv, QemuDomain *dom, DomainDef *def_in, GError **error)
 {
     g_autoptr(DomainDef) def = def_in;

@@ -14,6 +14,8 @@ typedef struct {
     char *cache_dir;   /* capabilities cache */
     char *emulator;    /* default QEMU binary, e.g. /usr/bin/qemu-system-x86_64 */
     HostRoots host;    /* procfs/sysfs roots ("/" on a real host) */
+    char *cgroup_root;      /* where cgroup mount points are found (NULL: "/") */
+    char *cgroup_mountinfo; /* the mounts to read (NULL: /proc/self/mountinfo) */
     struct _QemuCaps *caps; /* capabilities to use instead of probing @emulator (tests);
                              * NULL: probe on first need. The driver takes a reference. */
     gboolean privileged;

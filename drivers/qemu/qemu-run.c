@@ -21,8 +21,10 @@
 
 #include "daemon/util/file.h"
 #include "daemon/util/virt-error.h"
+#include "drivers/qemu/qemu-cgroup.h"
 #include "drivers/qemu/qemu-command.h"
 #include "drivers/qemu/qemu-driver-priv.h"
+#include "drivers/qemu/qemu-stats.h"
 #include "drivers/qemu/qemu-status.h"
 #include "xml/domain-conf-priv.h"
 
@@ -37,8 +39,8 @@
 /* ---- jobs ---- */
 
 /* Take the domain's job (the domain is locked). Waits at most JOB_WAIT_MS. */
-static gboolean
-job_begin(QemuDomain *dom, const char *job, GError **error)
+gboolean
+qemu_job_begin(QemuDomain *dom, const char *job, GError **error)
 {
     gint64 deadline = g_get_monotonic_time() + JOB_WAIT_MS * G_TIME_SPAN_MILLISECOND;
     while (dom->job) {
@@ -58,15 +60,15 @@ job_begin(QemuDomain *dom, const char *job, GError **error)
     return TRUE;
 }
 
-static void
-job_end(QemuDomain *dom)
+void
+qemu_job_end(QemuDomain *dom)
 {
     dom->job = NULL;
     g_cond_broadcast(&dom->job_cond);
 }
 
-static gboolean
-check_active(QemuDomain *dom, GError **error)
+gboolean
+qemu_domain_check_active(QemuDomain *dom, GError **error)
 {
     if (!qemu_domain_is_active(dom)) {
         virt_error_set(error, VIR_FROM_DOMAIN, VIR_ERR_OPERATION_INVALID,
@@ -92,8 +94,8 @@ log_path(QemuDriver *drv, const char *name)
     return g_build_filename(drv->cfg.log_dir, file, NULL);
 }
 
-static void
-save_status(QemuDriver *drv, QemuDomain *dom)
+void
+qemu_run_save_status(QemuDriver *drv, QemuDomain *dom)
 {
     QemuStatus st = {
         .state = dom->state,
@@ -220,6 +222,7 @@ domain_stopped(QemuDriver *drv, QemuDomain *dom, int reason, int event_detail,
         qemu_process_close(proc);
     remove_run_files(drv, qemu_domain_name(dom), dom->run_dir);
     g_clear_pointer(&dom->run_dir, g_free);
+    qemu_cgroup_teardown(dom);
 
     qemu_events_add_lifecycle(events, dom, NULL, VIR_DOMAIN_EVENT_STOPPED, event_detail);
     dom->state = VIR_DOMAIN_SHUTOFF;
@@ -449,6 +452,26 @@ process_params(QemuDriver *drv, const char *name, const char *const *argv,
     return p;
 }
 
+/* The vCPU threads of @proc (QemuVcpuThread), NULL when QEMU does not say. */
+static GArray *
+query_vcpu_threads(QemuProcess *proc)
+{
+    json_object *reply = qemu_process_qmp(proc, "query-cpus-fast", NULL, QMP_TIMEOUT_MS, NULL);
+    GArray *threads = reply ? qemu_stats_parse_vcpu_threads(reply) : NULL;
+    json_object_put(reply);
+    return threads;
+}
+
+/* A start failed after the spawn: QEMU is killed and its cgroup removed. */
+static void
+abandon_start(QemuDomain *dom, QemuProcess **proc)
+{
+    qemu_process_kill(*proc, 0);
+    qemu_process_close(*proc);
+    g_clear_pointer(proc, qemu_process_unref);
+    qemu_cgroup_teardown(dom);
+}
+
 /* Start @dom (locked, job held). The lock is dropped during the spawn and handshake. */
 static gboolean
 start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *events,
@@ -502,14 +525,15 @@ start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *ev
         live_set_ptys(live, chardevs);
         json_object_put(chardevs);
         live_set_vnc_port(live, ctx.vnc_port);
+        /* The job is held and the domain is not active yet: its groups are ours alone. */
+        g_autoptr(GArray) vcpus = query_vcpu_threads(proc);
+        if (!qemu_cgroup_setup(drv, dom, live, id, qemu_process_get_pid(proc), vcpus, &local))
+            abandon_start(dom, &proc);
     }
     if (proc && !(flags & VIR_DOMAIN_START_PAUSED)) {
         json_object *r = qemu_process_qmp(proc, "cont", NULL, QMP_TIMEOUT_MS, &local);
-        if (!r) {
-            qemu_process_kill(proc, 0);
-            qemu_process_close(proc);
-            g_clear_pointer(&proc, qemu_process_unref);
-        }
+        if (!r)
+            abandon_start(dom, &proc);
         json_object_put(r);
     }
     g_mutex_lock(&dom->lock);
@@ -536,7 +560,7 @@ start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *ev
     gboolean paused = flags & VIR_DOMAIN_START_PAUSED;
     dom->state = paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
     dom->reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
-    save_status(drv, dom);
+    qemu_run_save_status(drv, dom);
     qemu_events_add_lifecycle(events, dom, NULL, VIR_DOMAIN_EVENT_STARTED,
                               VIR_DOMAIN_EVENT_STARTED_BOOTED);
     if (paused)
@@ -562,10 +586,10 @@ qemu_run_domain_create(VirtDriver *vdrv, const unsigned char *uuid, unsigned int
     QemuDomainLocked *dom = qemu_driver_acquire(drv, uuid, error);
     if (!dom)
         return FALSE;
-    gboolean ok = job_begin(dom, "start", error);
+    gboolean ok = qemu_job_begin(dom, "start", error);
     if (ok) {
         ok = start_locked(drv, dom, flags, events, error);
-        job_end(dom);
+        qemu_job_end(dom);
     }
     qemu_domain_release(dom);
     qemu_driver_emit(drv, events);
@@ -614,7 +638,7 @@ qemu_run_domain_create_xml(VirtDriver *vdrv, const char *xml, unsigned int flags
         qemu_domain_fill_ref(dom, ret_dom);
     else
         qemu_driver_table_remove(drv, dom);
-    job_end(dom);
+    qemu_job_end(dom);
     g_mutex_unlock(&dom->lock);
     qemu_domain_unref(dom);
     qemu_driver_emit(drv, events);
@@ -642,7 +666,7 @@ qemu_run_domain_destroy(VirtDriver *vdrv, const unsigned char *uuid, unsigned in
     if (!qemu_driver_check_flags(flags, VIR_DOMAIN_DESTROY_GRACEFUL, error))
         return FALSE;
     g_autoptr(QemuDomainLocked) dom = qemu_driver_acquire(drv, uuid, error);
-    if (!dom || !check_active(dom, error))
+    if (!dom || !qemu_domain_check_active(dom, error))
         return FALSE;
     QemuProcess *proc = dom->proc;
     pid_t pid = qemu_process_get_pid(proc);
@@ -682,9 +706,9 @@ qmp_job(QemuDriver *drv, const unsigned char *uuid, const char *job, const char 
     QemuDomainLocked *dom = qemu_driver_acquire(drv, uuid, error);
     if (!dom)
         return FALSE;
-    gboolean ok = job_begin(dom, job, error);
+    gboolean ok = qemu_job_begin(dom, job, error);
     if (ok) {
-        ok = check_active(dom, error);
+        ok = qemu_domain_check_active(dom, error);
         if (ok) {
             g_autoptr(QemuProcess) proc = qemu_process_ref(dom->proc);
             g_mutex_unlock(&dom->lock);
@@ -695,7 +719,7 @@ qmp_job(QemuDriver *drv, const unsigned char *uuid, const char *job, const char 
             if (ok && after && dom->proc == proc)
                 after(drv, dom, events);
         }
-        job_end(dom);
+        qemu_job_end(dom);
     }
     qemu_domain_release(dom);
     qemu_driver_emit(drv, events);
@@ -707,7 +731,7 @@ after_suspend(QemuDriver *drv, QemuDomain *dom, GPtrArray *events)
 {
     dom->state = VIR_DOMAIN_PAUSED;
     dom->reason = VIR_DOMAIN_PAUSED_USER;
-    save_status(drv, dom);
+    qemu_run_save_status(drv, dom);
     qemu_events_add_lifecycle(events, dom, NULL, VIR_DOMAIN_EVENT_SUSPENDED,
                               VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
 }
@@ -717,7 +741,7 @@ after_resume(QemuDriver *drv, QemuDomain *dom, GPtrArray *events)
 {
     dom->state = VIR_DOMAIN_RUNNING;
     dom->reason = VIR_DOMAIN_RUNNING_UNPAUSED;
-    save_status(drv, dom);
+    qemu_run_save_status(drv, dom);
     qemu_events_add_lifecycle(events, dom, NULL, VIR_DOMAIN_EVENT_RESUMED,
                               VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);
 }
@@ -780,7 +804,7 @@ qemu_run_domain_monitor_command(VirtDriver *vdrv, const unsigned char *uuid,
     QemuProcess *held = NULL;
     {
         g_autoptr(QemuDomainLocked) dom = qemu_driver_acquire(drv, uuid, error);
-        if (!dom || !check_active(dom, error))
+        if (!dom || !qemu_domain_check_active(dom, error))
             return NULL;
         held = qemu_process_ref(dom->proc);
     }
@@ -838,7 +862,7 @@ qemu_run_domain_open_console(VirtDriver *vdrv, const unsigned char *uuid,
                              const char *dev_name, unsigned int flags, GError **error)
 {
     g_autoptr(QemuDomainLocked) dom = qemu_driver_acquire(qemu_driver_cast(vdrv), uuid, error);
-    if (!dom || !check_active(dom, error))
+    if (!dom || !qemu_domain_check_active(dom, error))
         return -1;
     const DomainChrDef *chr = find_chardev(dom->def, dev_name);
     if (!chr) {
@@ -937,7 +961,10 @@ reattach_one(QemuDriver *drv, const char *file, GPtrArray *events)
         /* Resync the run state with what QEMU says now. */
         g_mutex_unlock(&dom->lock);
         json_object *status = qemu_process_qmp(proc, "query-status", NULL, QMP_TIMEOUT_MS, NULL);
+        g_autoptr(GArray) vcpus = query_vcpu_threads(proc);
         g_mutex_lock(&dom->lock);
+        if (dom->proc == proc)
+            qemu_cgroup_reattach(drv, dom, vcpus);
         json_object *running = NULL;
         if (status && json_object_object_get_ex(status, "running", &running) &&
             dom->proc == proc) {
@@ -949,7 +976,7 @@ reattach_one(QemuDriver *drv, const char *file, GPtrArray *events)
                 dom->state = VIR_DOMAIN_PAUSED;
                 dom->reason = VIR_DOMAIN_PAUSED_UNKNOWN;
             }
-            save_status(drv, dom);
+            qemu_run_save_status(drv, dom);
         }
         json_object_put(status);
         if (qemu_process_has_exited(proc) && dom->proc == proc)
@@ -1021,6 +1048,7 @@ qemu_run_init(QemuDriver *drv)
     drv->io_loop = g_main_loop_new(drv->io_ctx, FALSE);
     drv->io_thread = g_thread_new("virtd-qemu-io", io_thread_main, drv);
     drv->work = g_thread_pool_new(task_run, drv, 1, FALSE, NULL);
+    qemu_cgroup_init(drv);
 }
 
 static gboolean
@@ -1044,6 +1072,7 @@ qemu_run_shutdown(QemuDriver *drv)
         QemuDomain *dom = g_ptr_array_index(all, i);
         g_mutex_lock(&dom->lock);
         QemuProcess *proc = g_steal_pointer(&dom->proc);
+        qemu_cgroup_release(dom);
         g_mutex_unlock(&dom->lock);
         if (proc) {
             qemu_process_close(proc);
@@ -1057,6 +1086,7 @@ qemu_run_shutdown(QemuDriver *drv)
     g_main_loop_unref(drv->io_loop);
     g_main_context_unref(drv->io_ctx);
     drv->io_loop = NULL;
+    qemu_cgroup_cleanup(drv);
 }
 
 void

@@ -406,3 +406,23 @@ class PtyReader:
                 except OSError:  # EIO: QEMU closed its side
                     return None
                 self.text += data.decode("utf-8", "replace").replace("\r", "")
+
+
+def vm_cgroup(controller, dom_id, name, root="/sys/fs/cgroup"):
+    """The directory of running domain @name's (id @dom_id) group in @controller's v1
+    hierarchy, or in the unified hierarchy when the host has no v1 @controller mount.
+    Names are simple in the tests: no escaping."""
+    group = f"machine/qemu-{dom_id}-{name}.libvirt-qemu"
+    v1 = os.path.join(root, controller)
+    if os.path.ismount(v1):
+        return os.path.join(v1, group)
+    return os.path.join(root, group)
+
+
+def read_ids(path):
+    """The pids/tids listed in a cgroup file (cgroup.procs, tasks, cgroup.threads)."""
+    try:
+        with open(path) as f:
+            return {int(x) for x in f.read().split()}
+    except OSError:
+        return set()
