@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -417,6 +418,13 @@ static const char *const qemu_caps_probe_commands[] = {
 };
 
 /* Run @binary with @accel and return the replies of the probe commands. */
+/* A probe QEMU must not outlive the thread that waits for it (a daemon killed mid-probe). */
+static void
+probe_child_setup(gpointer data)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static json_object *
 qemu_caps_probe(const char *binary, const char *accel, GError **error)
 {
@@ -444,7 +452,8 @@ qemu_caps_probe(const char *binary, const char *accel, GError **error)
                                           G_SPAWN_DO_NOT_REAP_CHILD |
                                               G_SPAWN_STDOUT_TO_DEV_NULL |
                                               G_SPAWN_STDIN_FROM_DEV_NULL,
-                                          NULL, NULL, -1, -1, -1, source_fds, target_fds, 1,
+                                          probe_child_setup, NULL, -1, -1, -1, source_fds,
+                                          target_fds, 1,
                                           &pid, NULL, NULL, &stderr_fd, &local)) {
         close(sv[0]);
         close(sv[1]);
