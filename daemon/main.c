@@ -167,6 +167,7 @@ bind_sockets(Daemon *d, GError **error)
     d->dispatcher = dispatch_new(d->paths.privileged);
     d->server = rpc_server_new(&scfg, dispatch_call, dispatch_stream_packet, dispatch_is_priority,
                                dispatch_client_closed, d->dispatcher);
+    rpc_server_set_inline(d->server, dispatch_try_inline);
     dispatch_set_server(d->dispatcher, d->server);
 
     struct {

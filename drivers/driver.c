@@ -167,3 +167,33 @@ domain_params_validate(GArray *params, const DomainParamSpec *spec, gsize n_spec
     }
     return TRUE;
 }
+
+static __thread gboolean nonblocking;
+static __thread gboolean would_block;
+
+void
+driver_set_nonblocking(gboolean on)
+{
+    nonblocking = on;
+    would_block = FALSE;
+}
+
+gboolean
+driver_is_nonblocking(void)
+{
+    return nonblocking;
+}
+
+void
+driver_note_would_block(void)
+{
+    would_block = TRUE;
+}
+
+gboolean
+driver_take_would_block(void)
+{
+    gboolean was = would_block;
+    would_block = FALSE;
+    return was;
+}

@@ -157,6 +157,14 @@ typedef struct {
     GArray *params;        /* DomainTypedParam, with a clear function that frees them */
 } DomainStatsRecord;
 
+/* Calls answered on the RPC loop thread must never wait: in this mode (per thread) a
+ * driver only tries its domain locks and, when one is busy, notes it and fails the call;
+ * the server then runs the call again on a worker. */
+void driver_set_nonblocking(gboolean on);
+gboolean driver_is_nonblocking(void);
+void driver_note_would_block(void);
+gboolean driver_take_would_block(void); /* and clear it */
+
 typedef struct VirtDriver VirtDriver;
 
 struct VirtDriver {

@@ -295,9 +295,10 @@ check_call(Conn *conn, const PacketHeader *h, GError **error)
     return handler;
 }
 
-void
-dispatch_call(RpcClient *client, const PacketHeader *h, const guint8 *payload, gsize len,
-              gpointer user_data)
+/* Run the call; FALSE (nothing sent) when, in non-blocking mode, a lock was busy. */
+static gboolean
+dispatch_run(RpcClient *client, const PacketHeader *h, const guint8 *payload, gsize len,
+             gpointer user_data)
 {
     Dispatcher *d = user_data;
     Conn *conn = conn_get(client, d);
@@ -310,37 +311,80 @@ dispatch_call(RpcClient *client, const PacketHeader *h, const guint8 *payload, g
                            _("packet type %d is not supported by virtd yet"), h->type);
             send_error(client, h, err);
         }
-        return;
+        return TRUE;
     }
     if (h->prog != PROGRAM_REMOTE && h->prog != PROGRAM_QEMU) {
         virt_error_set(&err, VIR_FROM_RPC, VIR_ERR_RPC, _("unknown program 0x%x"), h->prog);
         send_error(client, h, err);
-        return;
+        return TRUE;
     }
 
     const Handler *handler = check_call(conn, h, &err);
     if (!handler) {
         send_error(client, h, err);
-        return;
+        return TRUE;
     }
 
     g_autofree void *args = g_malloc0(MAX(handler->args_size, 1));
     g_autofree void *ret = g_malloc0(MAX(handler->ret_size, 1));
     if (!packet_decode_payload(payload, len, handler->args_proc, args, &err)) {
         send_error(client, h, err);
-        return;
+        return TRUE;
     }
     current_call = h;
-    if (handler->fn(conn, args, ret, &err))
-        send_reply(client, h, handler->ret_proc, ret);
-    else
-        send_error(client, h, err);
+    gboolean ok = handler->fn(conn, args, ret, &err);
     current_call = NULL;
+    gboolean would_block = !ok && driver_take_would_block();
+    if (ok)
+        send_reply(client, h, handler->ret_proc, ret);
+    else if (!would_block)
+        send_error(client, h, err);
     RpcStream *opened = g_steal_pointer(&pending_stream);
     if (opened)
         rpc_stream_start(opened); /* data flows only after the reply is queued */
     packet_free_payload(handler->args_proc, args);
     packet_free_payload(handler->ret_proc, ret);
+    return !would_block;
+}
+
+void
+dispatch_call(RpcClient *client, const PacketHeader *h, const guint8 *payload, gsize len,
+              gpointer user_data)
+{
+    dispatch_run(client, h, payload, len, user_data);
+}
+
+/* Calls that only read a domain's state in memory: worth answering without a hand-off. */
+static gboolean
+answered_inline(const PacketHeader *h)
+{
+    if (h->prog != PROGRAM_REMOTE || h->vers != PROGRAM_VERSION)
+        return FALSE;
+    switch (h->proc) {
+    case RPROC_DOMAIN_GET_INFO:
+    case RPROC_DOMAIN_GET_STATE:
+    case RPROC_DOMAIN_LOOKUP_BY_NAME:
+    case RPROC_DOMAIN_LOOKUP_BY_UUID:
+    case RPROC_DOMAIN_IS_ACTIVE:
+    case RPROC_DOMAIN_IS_PERSISTENT:
+    case RPROC_DOMAIN_IS_UPDATED:
+    case RPROC_DOMAIN_GET_AUTOSTART:
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
+gboolean
+dispatch_try_inline(RpcClient *client, const PacketHeader *h, const guint8 *payload, gsize len,
+                    gpointer user_data)
+{
+    if (!answered_inline(h))
+        return FALSE;
+    driver_set_nonblocking(TRUE);
+    gboolean answered = dispatch_run(client, h, payload, len, user_data);
+    driver_set_nonblocking(FALSE);
+    return answered;
 }
 
 /* ---- events ---- */

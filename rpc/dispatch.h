@@ -21,6 +21,10 @@ void dispatch_set_server(Dispatcher *d, RpcServer *srv);
 void dispatch_call(RpcClient *client, const PacketHeader *header, const guint8 *payload,
                    gsize len, gpointer user_data);
 gboolean dispatch_is_priority(const PacketHeader *header, gpointer user_data);
+/* RpcInlineFunc: answers the calls that only read a domain's state in memory, unless a
+ * lock they need is busy. */
+gboolean dispatch_try_inline(RpcClient *client, const PacketHeader *header,
+                             const guint8 *payload, gsize len, gpointer user_data);
 void dispatch_stream_packet(RpcClient *client, const PacketHeader *header,
                             const guint8 *payload, gsize len, gpointer user_data);
 void dispatch_client_closed(RpcClient *client, gpointer user_data);

@@ -27,6 +27,7 @@ struct RpcServer {
     RpcCallHandler handler;
     RpcStreamPacketFunc stream_packet;
     RpcPriorityFunc is_priority;
+    RpcInlineFunc try_inline;
     RpcClientClosedFunc closed;
     gpointer user_data;
     GMainContext *ctx;
@@ -34,10 +35,11 @@ struct RpcServer {
     GThreadPool *workers;
     GThreadPool *prio_workers;
 
-    GMutex lock; /* clients, inflight */
+    GMutex lock; /* clients, inflight, draining */
     GCond idle;
     GList *clients;
     guint inflight;
+    gboolean draining; /* someone waits on @idle */
 };
 
 typedef struct {
@@ -58,6 +60,7 @@ struct RpcClient {
     gsize body_len;
     gsize body_have;
     ClientSource *source;
+    GIOCondition cond; /* what the source waits for now */
     GSource *keepalive_timer;
     gint64 last_rx_us;
     guint pings_unanswered;
@@ -244,7 +247,11 @@ client_update_condition(RpcClient *client)
     if (!g_queue_is_empty(&client->out))
         cond |= G_IO_OUT;
     g_mutex_unlock(&client->lock);
-    g_source_modify_unix_fd((GSource *)client->source, client->source->tag, cond);
+    /* Every modification wakes the main loop up once more: only change what changed. */
+    if (cond != client->cond) {
+        client->cond = cond;
+        g_source_modify_unix_fd((GSource *)client->source, client->source->tag, cond);
+    }
 }
 
 /* ---- dropping a client (loop thread) ---- */
@@ -311,7 +318,7 @@ call_run(gpointer data, gpointer user_data)
                                    rpc_client_ref(client), (GDestroyNotify)rpc_client_unref);
 
     g_mutex_lock(&srv->lock);
-    if (--srv->inflight == 0)
+    if (--srv->inflight == 0 && srv->draining)
         g_cond_broadcast(&srv->idle);
     g_mutex_unlock(&srv->lock);
 
@@ -347,6 +354,13 @@ client_handle_packet(RpcClient *client, guint8 *body, gsize body_len)
         if (srv->stream_packet)
             srv->stream_packet(client, &h, body + PACKET_HEADER_SIZE,
                                body_len - PACKET_HEADER_SIZE, srv->user_data);
+        g_free(body);
+        return;
+    }
+
+    if (srv->try_inline && h.type == PACKET_CALL &&
+        srv->try_inline(client, &h, body + PACKET_HEADER_SIZE, body_len - PACKET_HEADER_SIZE,
+                        srv->user_data)) {
         g_free(body);
         return;
     }
@@ -526,8 +540,13 @@ listener_accept(int listen_fd, GIOCondition cond, gpointer data)
     g_queue_init(&client->out);
 
     client->source = (ClientSource *)g_source_new(&client_source_funcs, sizeof(ClientSource));
-    client->source->tag = g_source_add_unix_fd((GSource *)client->source, fd, G_IO_IN);
+    client->cond = G_IO_IN | G_IO_HUP | G_IO_ERR;
+    client->source->tag = g_source_add_unix_fd((GSource *)client->source, fd, client->cond);
     g_source_set_callback((GSource *)client->source, client_io, client, NULL);
+    /* GLib blocks a non-recursive source around its dispatch by removing and re-adding
+     * its fds, which wakes the loop twice per packet; nothing here iterates the loop from
+     * inside a callback, so let it recurse instead. */
+    g_source_set_can_recurse((GSource *)client->source, TRUE);
     g_source_attach((GSource *)client->source, srv->ctx);
 
     g_mutex_lock(&srv->lock);
@@ -664,10 +683,17 @@ rpc_server_new(const RpcServerConfig *cfg, RpcCallHandler handler,
 }
 
 void
+rpc_server_set_inline(RpcServer *srv, RpcInlineFunc try_inline)
+{
+    srv->try_inline = try_inline;
+}
+
+void
 rpc_server_drain(RpcServer *srv, int timeout_ms)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     g_mutex_lock(&srv->lock);
+    srv->draining = TRUE;
     while (srv->inflight > 0) {
         if (!g_cond_wait_until(&srv->idle, &srv->lock, deadline)) {
             g_warning("shutting down with %u calls still running", srv->inflight);

@@ -36,12 +36,20 @@ typedef void (*RpcStreamPacketFunc)(RpcClient *client, const PacketHeader *heade
 /* Decides, on the loop thread, whether a call goes to the priority pool. */
 typedef gboolean (*RpcPriorityFunc)(const PacketHeader *header, gpointer user_data);
 
+/* Offered every call on the loop thread first: answers it there and returns TRUE, or
+ * returns FALSE (having sent nothing) to leave it to the workers. Must never block. */
+typedef gboolean (*RpcInlineFunc)(RpcClient *client, const PacketHeader *header,
+                                  const guint8 *payload, gsize len, gpointer user_data);
+
 /* Called on the loop thread when a client goes away (before its last unref). */
 typedef void (*RpcClientClosedFunc)(RpcClient *client, gpointer user_data);
 
 RpcServer *rpc_server_new(const RpcServerConfig *cfg, RpcCallHandler handler,
                           RpcStreamPacketFunc stream_packet, RpcPriorityFunc is_priority,
                           RpcClientClosedFunc closed, gpointer user_data);
+
+/* Answer cheap calls on the loop thread (saves two thread hand-offs per call). */
+void rpc_server_set_inline(RpcServer *srv, RpcInlineFunc try_inline);
 
 /* Listen on a UNIX socket at @path with permissions @mode. A live socket (another daemon
  * answers) is an error and is left alone; a stale socket file is replaced. */

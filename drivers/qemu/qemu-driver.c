@@ -308,6 +308,21 @@ qemu_driver_snapshot(QemuDriver *drv)
     return all;
 }
 
+/* Lock @dom; in non-blocking mode (driver.h) only if it is free at once. */
+static gboolean
+qemu_domain_lock_now(QemuDomain *dom, GError **error)
+{
+    if (!driver_is_nonblocking()) {
+        g_mutex_lock(&dom->lock);
+        return TRUE;
+    }
+    if (g_mutex_trylock(&dom->lock))
+        return TRUE;
+    driver_note_would_block();
+    virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_TIMEOUT, "domain is busy");
+    return FALSE;
+}
+
 /* Find the domain with @uuid, lock it and return it (release with qemu_domain_release).
  * VIR_ERR_NO_DOMAIN when there is none. */
 QemuDomainLocked *
@@ -318,7 +333,10 @@ qemu_driver_acquire(QemuDriver *drv, const unsigned char *uuid, GError **error)
 
     QemuDomain *dom = qemu_driver_find_uuid(drv, uuid_str);
     if (dom) {
-        g_mutex_lock(&dom->lock);
+        if (!qemu_domain_lock_now(dom, error)) {
+            qemu_domain_unref(dom);
+            return NULL;
+        }
         if (!dom->removed)
             return dom;
         qemu_domain_release(dom);
@@ -906,7 +924,8 @@ qemu_driver_domain_lookup_by_name(VirtDriver *vdrv, const char *name, DomainRef 
     QemuDriver *drv = qemu_driver_cast(vdrv);
     g_autoptr(QemuDomain) dom = qemu_driver_find_name(drv, name);
     if (dom) {
-        g_mutex_lock(&dom->lock);
+        if (!qemu_domain_lock_now(dom, error))
+            return FALSE;
         /* A rename or undefine may have run between the lookup and the lock. */
         gboolean found = !dom->removed && strcmp(qemu_domain_name(dom), name) == 0;
         if (found)
