@@ -289,17 +289,18 @@ main(int argc, char **argv)
         goto out;
 
     d.loop = g_main_loop_new(NULL, FALSE);
+    /* Before the sockets exist: a client that sees them may signal us at once, and the
+     * signal then waits for the loop instead of killing a daemon that is still starting. */
+    g_unix_signal_add(SIGTERM, on_terminate, &d);
+    g_unix_signal_add(SIGINT, on_terminate, &d);
+    g_unix_signal_add(SIGHUP, on_hangup, &d);
+    signal(SIGPIPE, SIG_IGN);
     if (!make_state_dirs(&d, &err) || !bind_sockets(&d, &err) || !start_driver(&d, &err))
         goto out;
     dispatch_set_driver(d.dispatcher, d.driver);
     d.driver->set_event_sink(d.driver, dispatch_domain_event, d.dispatcher);
     rpc_server_start(d.server);
     qemu_driver_start_autostart(d.driver);
-
-    g_unix_signal_add(SIGTERM, on_terminate, &d);
-    g_unix_signal_add(SIGINT, on_terminate, &d);
-    g_unix_signal_add(SIGHUP, on_hangup, &d);
-    signal(SIGPIPE, SIG_IGN);
 
     g_message("virtd %s listening on %s (%s mode)", VIRTD_VERSION, d.paths.sock_rw,
               d.paths.privileged ? "system" : "session");
