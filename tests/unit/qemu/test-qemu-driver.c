@@ -12,6 +12,7 @@
 #include "daemon/util/virt-error.h"
 #include "canned-caps.h"
 #include "drivers/qemu/qemu-driver.h"
+#include "drivers/qemu/qemu-driver-priv.h"
 
 #define UUID1 "6f1c3a52-0d4e-4b8a-9e21-3c5d7f9a0b01"
 #define UUID2 "6f1c3a52-0d4e-4b8a-9e21-3c5d7f9a0b02"
@@ -703,6 +704,49 @@ test_vcpus(Fixture *fx, gconstpointer data)
     ASSERT_EVENTS(fx, "lifecycle web1 0 0");
 }
 
+/* On the RPC loop thread (non-blocking mode) a busy domain is never waited for: the call
+ * fails, notes that it would block, and a worker runs it again. */
+static void
+test_nonblocking_reads(Fixture *fx, gconstpointer data)
+{
+    DomainRef ref = { 0 };
+    define(fx, "web1", UUID1, &ref);
+    VirtDriver *drv = fx->drv;
+    DomainInfoData info;
+    int state, reason;
+    g_autoptr(GError) err = NULL;
+
+    driver_set_nonblocking(TRUE);
+    g_assert_true(drv->domain_get_info(drv, ref.uuid, &info, &err));
+    g_assert_false(driver_take_would_block());
+
+    QemuDomainLocked *busy = qemu_driver_acquire(qemu_driver_cast(drv), ref.uuid, &err);
+    g_assert_nonnull(busy);
+    g_assert_false(drv->domain_get_info(drv, ref.uuid, &info, &err));
+    g_assert_true(driver_take_would_block());
+    g_clear_error(&err);
+    g_assert_false(drv->domain_get_state(drv, ref.uuid, &state, &reason, &err));
+    g_assert_true(driver_take_would_block());
+    g_clear_error(&err);
+    DomainRef found = { 0 };
+    g_assert_false(drv->domain_lookup_by_name(drv, "web1", &found, &err));
+    g_assert_true(driver_take_would_block());
+    g_clear_error(&err);
+    qemu_domain_release(busy);
+    driver_set_nonblocking(FALSE);
+
+    /* An unknown domain is an ordinary error, not a busy one. */
+    static const unsigned char unknown[VIRT_UUID_LEN] = { 1 };
+    driver_set_nonblocking(TRUE);
+    g_assert_false(drv->domain_get_info(drv, unknown, &info, &err));
+    g_assert_false(driver_take_would_block());
+    driver_set_nonblocking(FALSE);
+    assert_error(err, VIR_FROM_QEMU, VIR_ERR_NO_DOMAIN,
+                 "no domain with matching uuid '01000000-0000-0000-0000-000000000000'");
+    domain_ref_clear(&ref);
+    ASSERT_EVENTS(fx, "lifecycle web1 0 0");
+}
+
 static void
 test_memory(Fixture *fx, gconstpointer data)
 {
@@ -977,6 +1021,7 @@ main(int argc, char **argv)
     ADD("/qemu/driver/metadata", test_metadata);
     ADD("/qemu/driver/vcpus", test_vcpus);
     ADD("/qemu/driver/memory", test_memory);
+    ADD("/qemu/driver/nonblocking-reads", test_nonblocking_reads);
     ADD("/qemu/driver/persistence-and-bad-files", test_persistence_and_bad_files);
     ADD("/qemu/driver/reload", test_reload);
     ADD("/qemu/driver/probe-on-first-need", test_probe_on_first_need);
