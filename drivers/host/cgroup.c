@@ -743,6 +743,62 @@ cgroup_new_machine(CgroupHost *host, const char *partition, int id, const char *
 }
 
 Cgroup *
+cgroup_open(CgroupHost *host, const char *path, pid_t pid, GError **error)
+{
+    g_autoptr(Cgroup) group = NULL;
+    g_auto(GStrv) parts = NULL;
+    gboolean valid;
+
+    if (host->mode == CGROUP_MODE_NONE) {
+        virt_error_set(error, VIR_FROM_CGROUP, VIR_ERR_OPERATION_UNSUPPORTED,
+                       _("no usable cgroup filesystem on this host"));
+        return NULL;
+    }
+    /* absolute, below the root, no empty, "." or ".." component */
+    parts = g_strsplit(path && path[0] == '/' ? path + 1 : "", "/", -1);
+    valid = parts[0] != NULL;
+    for (guint i = 0; parts[i]; i++)
+        valid = valid && *parts[i] && !g_str_equal(parts[i], ".") && !g_str_equal(parts[i], "..");
+    if (!valid) {
+        virt_error_set(error, VIR_FROM_CGROUP, VIR_ERR_INVALID_ARG,
+                       _("invalid cgroup path '%s'"), path ? path : "");
+        return NULL;
+    }
+    group = group_new(host, path);
+    if (pid <= 0)
+        return host->backend->make_machine(group, TRUE, error) ? g_steal_pointer(&group) : NULL;
+
+    /* every missing level, in every hierarchy (v2: the one unified directory) */
+    for (int c = 0; c < CGROUP_CONTROLLER_LAST; c++) {
+        g_autofree char *dir = NULL;
+
+        if (host->mode == CGROUP_MODE_V2 ? c > 0 : !host->mounts[c])
+            continue;
+        dir = g_strdup(host->mode == CGROUP_MODE_V2 ? host->unified : host->mounts[c]);
+        for (guint i = 0; parts[i]; i++) {
+            char *next = g_build_filename(dir, parts[i], NULL);
+
+            g_free(dir);
+            dir = next;
+            if (!cgroup_make_dir(host, dir, NULL, error))
+                return NULL;
+        }
+        /* v2: out of the parent first, so that the parent may enable memory and io */
+        if (host->mode == CGROUP_MODE_V2) {
+            g_autofree char *text = g_strdup_printf("%d", (int)pid);
+
+            if (!cgroup_write(host, dir, "cgroup.procs", text, error))
+                return NULL;
+        }
+    }
+    /* v1: copies the cpuset values down the new levels; v2: enables the controllers */
+    if (!host->backend->make_machine(group, FALSE, error) ||
+        !cgroup_add_process(group, pid, error))
+        return NULL;
+    return g_steal_pointer(&group);
+}
+
+Cgroup *
 cgroup_new_child(Cgroup *parent, const char *name, GError **error)
 {
     g_autofree char *path = NULL;

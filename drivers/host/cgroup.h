@@ -73,6 +73,15 @@ char *cgroup_partition_path(const char *partition, GError **error);
 Cgroup *cgroup_new_machine(CgroupHost *host, const char *partition, int id, const char *name,
                            gboolean existing_only, GError **error);
 
+/* The group at @path (relative to the hierarchy root, as /proc/PID/cgroup shows it) below
+ * a group someone else made: "/machine.slice/machine-qemu\x2d1\x2dweb.scope/libvirt" below
+ * the scope systemd-machined made for a VM. With @pid 0 the group must exist. With @pid
+ * (the only process of the parent, e.g. the scope's QEMU) the group is created when missing
+ * (with any missing parent, on v1 in every hierarchy: systemd makes no cpuset groups), @pid
+ * moves into it and then, on v2, the parent enables the VM's controllers for it: a v2 group
+ * that holds a process cannot hand memory or io down. Errors: as cgroup_new_machine. */
+Cgroup *cgroup_open(CgroupHost *host, const char *path, pid_t pid, GError **error);
+
 /* A thread sub-group of @parent ("emulator", "vcpu0", "iothread1"), created if missing,
  * for cpu, cpuacct and cpuset (memory, blkio and devices limits stay on the VM's group).
  * v1: in those hierarchies, cpuset.cpus/mems copied from the parent. v2: a "threaded"

@@ -114,10 +114,8 @@ host_read_cpulist(const char *root, const char *rel)
     return line ? cpulist_parse(line) : NULL;
 }
 
-/* The value in kB of @key in a meminfo text ("MemTotal:  123 kB", or per node
- * "Node 0 MemTotal:  123 kB"). */
-static gboolean
-meminfo_lookup(const char *text, const char *key, guint64 *ret_kib)
+gboolean
+nodeinfo_meminfo_lookup(const char *text, const char *key, guint64 *ret_kib)
 {
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     gsize keylen = strlen(key);
@@ -148,7 +146,7 @@ meminfo_read(const char *root, const char *rel, const char *key, guint64 *ret_ki
 
     if (!text)
         return FALSE;
-    if (!meminfo_lookup(text, key, ret_kib)) {
+    if (!nodeinfo_meminfo_lookup(text, key, ret_kib)) {
         virt_error_set(error, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
                        _("no '%s' in '%s'"), key, rel);
         return FALSE;
@@ -513,7 +511,7 @@ nodeinfo_memory_stats(const HostRoots *roots, int cell, NodeStat *ret_stats, int
     for (int i = 0; i < nfields && n < max; i++) {
         guint64 kib;
 
-        if (!meminfo_lookup(text, host_fields[i].key, &kib)) {
+        if (!nodeinfo_meminfo_lookup(text, host_fields[i].key, &kib)) {
             virt_error_set(error, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
                            _("no '%s' in '%s'"), host_fields[i].key, rel);
             return -1;

@@ -31,6 +31,10 @@ int nodeinfo_memory_stats(const HostRoots *roots, int cell, NodeStat *ret_stats,
 int nodeinfo_cpu_stats(const HostRoots *roots, int cpu, NodeStat *ret_stats, int max,
                        GError **error);
 
+/* The value in kB of @key in a meminfo text ("MemTotal:  123 kB", or per node
+ * "Node 0 MemTotal:  123 kB"); FALSE when absent. Pure. */
+gboolean nodeinfo_meminfo_lookup(const char *text, const char *key, guint64 *ret_kib);
+
 /* Free memory of the host in bytes. */
 gboolean nodeinfo_free_memory(const HostRoots *roots, guint64 *ret_bytes, GError **error);
 
