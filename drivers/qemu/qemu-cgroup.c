@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "daemon/util/virt-error.h"
+#include "drivers/host/machined.h"
+#include "drivers/host/numa.h"
 #include "drivers/qemu/qemu-cgroup.h"
 #include "drivers/qemu/qemu-stats.h"
 #include "xml/domain-conf-priv.h"
@@ -12,6 +14,8 @@
 #define DEFAULT_PARTITION "/machine"
 #define DEFAULT_CPU_PERIOD 100000 /* us, the kernel's default cfs period */
 #define AFFINITY_MAX_CPUS 8192
+/* Below the scope of systemd-machined: systemd may rewrite the scope's own limits */
+#define SCOPE_GROUP "libvirt"
 
 void
 qemu_cgroup_init(QemuDriver *drv)
@@ -30,11 +34,15 @@ qemu_cgroup_init(QemuDriver *drv)
     }
     g_message("cgroups: %s", cgroup_mode_to_string(cgroup_host_get_mode(host)));
     drv->cgroup_host = g_steal_pointer(&host);
+    /* machined's scopes are in the host's own tree: not with an injected one (tests) */
+    if (g_str_equal(root, "/"))
+        drv->machined = machined_probe(NULL); /* logs why not when it is not there */
 }
 
 void
 qemu_cgroup_cleanup(QemuDriver *drv)
 {
+    g_clear_pointer(&drv->machined, machined_free);
     g_clear_pointer(&drv->cgroup_host, cgroup_host_free);
 }
 
@@ -44,22 +52,8 @@ qemu_cgroup_cleanup(QemuDriver *drv)
 static char *
 cpuset_normalize(const char *cpuset, GError **error)
 {
-    guint8 map[AFFINITY_MAX_CPUS / 8];
-    if (!qemu_stats_parse_cpuset(cpuset, map, sizeof(map), AFFINITY_MAX_CPUS, error))
-        return NULL;
-    GString *out = g_string_new(NULL);
-    for (int c = 0; c < AFFINITY_MAX_CPUS; c++) {
-        if (!(map[c / 8] & (1 << (c % 8))))
-            continue;
-        int last = c;
-        while (last + 1 < AFFINITY_MAX_CPUS && (map[(last + 1) / 8] & (1 << ((last + 1) % 8))))
-            last++;
-        g_string_append_printf(out, "%s%d", out->len ? "," : "", c);
-        if (last > c)
-            g_string_append_printf(out, "-%d", last);
-        c = last;
-    }
-    return g_string_free(out, FALSE);
+    g_autoptr(GArray) ids = numa_list_parse(cpuset, "CPU list", error);
+    return ids ? numa_list_format(ids) : NULL;
 }
 
 gboolean
@@ -251,15 +245,59 @@ qemu_cgroup_release(QemuDomain *dom)
     g_clear_pointer(&dom->cgroup_emulator, cgroup_free);
     g_clear_pointer(&dom->cgroup, cgroup_free);
     g_clear_pointer(&dom->vcpu_tids, g_array_unref);
+    g_clear_pointer(&dom->machine_name, g_free);
+    dom->machined = NULL;
+}
+
+/* The path of the scope machined made for machine @name of process @pid (from
+ * /proc/PID/cgroup), NULL when @pid is in none. */
+static char *
+machine_scope_of(pid_t pid, const char *name)
+{
+    g_autofree char *file = g_strdup_printf("/proc/%d/cgroup", (int)pid);
+    g_autofree char *text = NULL;
+    g_autofree char *unit = machined_scope_unit(name);
+
+    if (!g_file_get_contents(file, &text, NULL, NULL))
+        return NULL;
+    return machined_scope_path(text, unit);
+}
+
+/* Register QEMU (@pid, paused) with systemd-machined, which puts it in a new scope; the
+ * VM's group is SCOPE_GROUP below that scope, QEMU moved into it. */
+static Cgroup *
+machine_group_new(QemuDriver *drv, QemuDomain *dom, DomainDef *live, int id, pid_t pid,
+                  GError **error)
+{
+    g_autofree char *name = machined_machine_name(id, domain_def_get_name(live));
+    MachinedVm vm = {
+        .name = name,
+        .uuid = dom->uuid,
+        .leader = pid,
+        .partition = live->resource_partition,
+    };
+    if (!machined_create(drv->machined, &vm, error)) {
+        g_prefix_error(error, _("cannot register domain '%s': "), domain_def_get_name(live));
+        return NULL;
+    }
+    dom->machine_name = g_steal_pointer(&name);
+    dom->machined = drv->machined;
+    g_autofree char *scope = machine_scope_of(pid, dom->machine_name);
+    if (!scope) {
+        virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_FAILED,
+                       _("systemd-machined registered domain '%s' but QEMU is not in its "
+                         "scope"),
+                       domain_def_get_name(live));
+        return NULL;
+    }
+    g_autofree char *path = g_build_path("/", scope, SCOPE_GROUP, NULL);
+    return cgroup_open(drv->cgroup_host, path, pid, error);
 }
 
 static gboolean
-setup_groups(QemuDomain *dom, DomainDef *live, pid_t pid, GArray *vcpu_threads,
+split_groups(QemuDomain *dom, DomainDef *live, pid_t pid, GArray *vcpu_threads,
              GError **error)
 {
-    if (!cgroup_add_process(dom->cgroup, pid, error) ||
-        !apply_vm_limits(dom->cgroup, live, error))
-        return FALSE;
     for (guint i = 0; vcpu_threads && i < vcpu_threads->len; i++) {
         const QemuVcpuThread *t = &g_array_index(vcpu_threads, QemuVcpuThread, i);
         if (!qemu_cgroup_add_vcpu(dom, live, t->index, t->tid, error))
@@ -279,26 +317,46 @@ setup_groups(QemuDomain *dom, DomainDef *live, pid_t pid, GArray *vcpu_threads,
     return TRUE;
 }
 
+static gboolean
+setup_failed(const DomainDef *live, GError *local, GError **error)
+{
+    g_prefix_error(&local, _("cannot set up the cgroups of domain '%s': "),
+                   domain_def_get_name(live));
+    g_propagate_error(error, local);
+    /* QEMU is still in the group: the caller kills it, then calls qemu_cgroup_teardown. */
+    return FALSE;
+}
+
 gboolean
-qemu_cgroup_setup(QemuDriver *drv, QemuDomain *dom, DomainDef *live, int id, pid_t pid,
-                  GArray *vcpu_threads, GError **error)
+qemu_cgroup_place(QemuDriver *drv, QemuDomain *dom, DomainDef *live, int id, pid_t pid,
+                  GError **error)
 {
     if (!drv->cgroup_host)
         return TRUE;
     if (!live->resource_partition)
         live->resource_partition = g_strdup(DEFAULT_PARTITION);
-    dom->cgroup = cgroup_new_machine(drv->cgroup_host, live->resource_partition, id,
-                                     domain_def_get_name(live), FALSE, error);
+    if (drv->machined)
+        dom->cgroup = machine_group_new(drv, dom, live, id, pid, error);
+    else
+        dom->cgroup = cgroup_new_machine(drv->cgroup_host, live->resource_partition, id,
+                                         domain_def_get_name(live), FALSE, error);
     if (!dom->cgroup)
-        return FALSE;
-    g_autoptr(GError) local = NULL;
-    if (setup_groups(dom, live, pid, vcpu_threads, &local))
+        return FALSE; /* the caller's teardown terminates a registered machine */
+    GError *local = NULL;
+    if (!cgroup_add_process(dom->cgroup, pid, &local) ||
+        !apply_vm_limits(dom->cgroup, live, &local))
+        return setup_failed(live, local, error);
+    return TRUE;
+}
+
+gboolean
+qemu_cgroup_split(QemuDomain *dom, DomainDef *live, pid_t pid, GArray *vcpu_threads,
+                  GError **error)
+{
+    GError *local = NULL;
+    if (!dom->cgroup || split_groups(dom, live, pid, vcpu_threads, &local))
         return TRUE;
-    g_prefix_error(&local, _("cannot set up the cgroups of domain '%s': "),
-                   domain_def_get_name(live));
-    g_propagate_error(error, g_steal_pointer(&local));
-    /* QEMU is still in the group: the caller kills it, then calls qemu_cgroup_teardown. */
-    return FALSE;
+    return setup_failed(live, local, error);
 }
 
 void
@@ -307,8 +365,18 @@ qemu_cgroup_reattach(QemuDriver *drv, QemuDomain *dom, GArray *vcpu_threads)
     if (!drv->cgroup_host)
         return;
     g_autoptr(GError) err = NULL;
-    dom->cgroup = cgroup_new_machine(drv->cgroup_host, dom->def->resource_partition, dom->id,
-                                     qemu_domain_name(dom), TRUE, &err);
+    /* in a machined scope when the daemon that started it registered it */
+    g_autofree char *name = machined_machine_name(dom->id, qemu_domain_name(dom));
+    g_autofree char *scope = machine_scope_of(dom->pid, name);
+    if (scope) {
+        g_autofree char *path = g_build_path("/", scope, SCOPE_GROUP, NULL);
+        dom->machine_name = g_steal_pointer(&name);
+        dom->machined = drv->machined;
+        dom->cgroup = cgroup_open(drv->cgroup_host, path, 0, &err);
+    } else {
+        dom->cgroup = cgroup_new_machine(drv->cgroup_host, dom->def->resource_partition,
+                                         dom->id, qemu_domain_name(dom), TRUE, &err);
+    }
     if (!dom->cgroup) {
         g_warning("domain '%s' runs outside its cgroup: %s", qemu_domain_name(dom),
                   err->message);
@@ -323,14 +391,30 @@ qemu_cgroup_reattach(QemuDriver *drv, QemuDomain *dom, GArray *vcpu_threads)
     }
 }
 
+/* After TerminateMachine: what systemd leaves of the scope (on v1 the cpuset levels
+ * cgroup_open made) goes too. */
+static void
+remove_scope(QemuDomain *dom)
+{
+    g_autofree char *scope = g_path_get_dirname(cgroup_get_path(dom->cgroup));
+    g_autoptr(Cgroup) group = cgroup_open(cgroup_get_host(dom->cgroup), scope, 0, NULL);
+    g_autoptr(GError) err = NULL;
+    if (group && !cgroup_remove(group, &err))
+        g_warning("domain '%s': %s", qemu_domain_name(dom), err->message);
+}
+
 void
 qemu_cgroup_teardown(QemuDomain *dom)
 {
-    if (dom->cgroup) {
-        g_autoptr(GError) err = NULL;
-        if (!cgroup_remove(dom->cgroup, &err))
-            g_warning("domain '%s': %s", qemu_domain_name(dom), err->message);
-    }
+    g_autoptr(GError) err = NULL;
+    if (dom->cgroup && !cgroup_remove(dom->cgroup, &err))
+        g_warning("domain '%s': %s", qemu_domain_name(dom), err->message);
+    g_clear_error(&err);
+    if (dom->machine_name && dom->machined &&
+        !machined_terminate(dom->machined, dom->machine_name, &err))
+        g_warning("domain '%s': %s", qemu_domain_name(dom), err->message);
+    if (dom->machine_name && dom->cgroup)
+        remove_scope(dom);
     qemu_cgroup_release(dom);
 }
 

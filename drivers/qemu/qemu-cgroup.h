@@ -19,15 +19,25 @@
 void qemu_cgroup_init(QemuDriver *drv);
 void qemu_cgroup_cleanup(QemuDriver *drv);
 
-/* QEMU (@pid) of @dom was just spawned (paused) with domain id @id; @vcpu_threads
- * (QemuVcpuThread, from query-cpus-fast) are its vCPU threads. Create the VM's group, move
- * QEMU in, put each vCPU thread in vcpuN/ and the other threads in emulator/, and apply
- * the limits and pins of @live (cputune, memtune, blkiotune, numatune memory, vcpupin,
- * emulatorpin, <vcpu cpuset>); @live gets <resource><partition> as libvirt shows it.
- * Fills dom->cgroup*, dom->vcpu_tids. Errors name the setting; on error the group is
- * removed again. */
-gboolean qemu_cgroup_setup(QemuDriver *drv, QemuDomain *dom, DomainDef *live, int id,
-                           pid_t pid, GArray *vcpu_threads, GError **error);
+/* Starting @dom (domain id @id), in two steps so that the first runs while QEMU
+ * initialises. The job is held and the domain is not active yet: its groups are the
+ * caller's alone; on error the caller kills QEMU and calls qemu_cgroup_teardown.
+ *
+ * qemu_cgroup_place: QEMU (@pid) was just exec'd (paused). Create the VM's group (or have
+ * systemd-machined make its scope), move QEMU in and apply the limits of the whole VM
+ * (memory, blkio, cpu shares, global period/quota, numatune memory nodes). @live gets
+ * <resource><partition> as libvirt shows it.
+ *
+ * qemu_cgroup_split: QEMU answers on its monitor; @vcpu_threads (QemuVcpuThread, from
+ * query-cpus-fast) are its vCPU threads. Put each in vcpuN/ and the other threads in
+ * emulator/, with the periods, quotas and pins of @live (vcpupin, emulatorpin,
+ * <vcpu cpuset>). Fills dom->cgroup_*, dom->vcpu_tids.
+ *
+ * Errors name the setting ("cannot set up the cgroups of domain 'X': ..."). */
+gboolean qemu_cgroup_place(QemuDriver *drv, QemuDomain *dom, DomainDef *live, int id,
+                           pid_t pid, GError **error);
+gboolean qemu_cgroup_split(QemuDomain *dom, DomainDef *live, pid_t pid, GArray *vcpu_threads,
+                           GError **error);
 
 /* After a daemon restart: find the existing group of running @dom (id and name from its
  * live definition) and record @vcpu_threads. A missing group is logged, not an error. */

@@ -43,6 +43,8 @@ struct _QemuDomain {
     struct _Cgroup *cgroup_emulator; /* its emulator/ */
     GPtrArray *cgroup_vcpus;         /* Cgroup * of vcpuN/ by vCPU index, NULL entries */
     GArray *vcpu_tids;               /* pid_t by vCPU index, 0 when offline */
+    char *machine_name;              /* registered with systemd-machined, else NULL */
+    struct _Machined *machined;      /* the driver's, to terminate it; NULL without */
 };
 
 typedef struct {
@@ -72,6 +74,7 @@ typedef struct {
     GThread *autostart;   /* joined at shutdown: a start it began must finish */
     gint stopping;        /* atomic: the driver is shutting down */
     struct _CgroupHost *cgroup_host; /* the host's cgroups, NULL when not used */
+    struct _Machined *machined;      /* systemd-machined, NULL when not used */
 } QemuDriver;
 
 QemuDomain *qemu_domain_new(DomainDef *def);

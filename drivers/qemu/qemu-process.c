@@ -237,6 +237,16 @@ qemu_process_start(const QemuProcessParams *params, GError **error)
     g_source_set_callback(proc->child_watch, G_SOURCE_FUNC(on_child_exit), NULL, NULL);
     g_source_attach(proc->child_watch, params->ctx);
 
+    g_autoptr(GError) spawned_err = NULL;
+    if (params->spawned && !params->spawned(pid, params->spawned_data, &spawned_err) &&
+        !pid_is_dead(pid)) {
+        /* (A QEMU that died at once is reported below, in its own words.) */
+        qemu_process_kill(proc, 0);
+        unlink(params->monitor_path);
+        g_propagate_error(error, g_steal_pointer(&spawned_err));
+        return NULL;
+    }
+
     gint64 deadline = g_get_monotonic_time() + (gint64)params->timeout_ms * 1000;
     g_autoptr(GError) mon_err = NULL;
     if (wait_for_monitor_socket(proc, params->monitor_path, deadline)) {

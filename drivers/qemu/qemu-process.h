@@ -32,6 +32,10 @@ typedef struct {
     gpointer opaque;
     GDestroyNotify opaque_free; /* frees @opaque with the process object (also when
                                  * start or attach fails) */
+    /* Start only: called as soon as QEMU is exec'd, while it initialises (work done here
+     * overlaps QEMU's start-up). FALSE fails the start with its error. */
+    gboolean (*spawned)(pid_t pid, gpointer data, GError **error);
+    gpointer spawned_data;
 } QemuProcessParams;
 
 /* Exec QEMU in its own session with stderr into the log, wait for its monitor and

@@ -472,6 +472,21 @@ abandon_start(QemuDomain *dom, QemuProcess **proc)
     qemu_cgroup_teardown(dom);
 }
 
+typedef struct {
+    QemuDriver *drv;
+    QemuDomain *dom;
+    DomainDef *live;
+    int id;
+} SpawnedContext;
+
+/* QEMU was just exec'd: its cgroup is set up while it initialises. */
+static gboolean
+on_spawned(pid_t pid, gpointer data, GError **error)
+{
+    SpawnedContext *c = data;
+    return qemu_cgroup_place(c->drv, c->dom, c->live, c->id, pid, error);
+}
+
 /* Start @dom (locked, job held). The lock is dropped during the spawn and handshake. */
 static gboolean
 start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *events,
@@ -516,6 +531,10 @@ start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *ev
     Watch *w = watch_new(drv, dom);
     QemuProcessParams params = process_params(drv, name, (const char *const *)argv, monitor,
                                               log, w);
+    /* The job is held and the domain is not active yet: its cgroups are ours alone. */
+    SpawnedContext spawned = {drv, dom, live, id};
+    params.spawned = on_spawned;
+    params.spawned_data = &spawned;
     g_mutex_unlock(&dom->lock);
     g_autoptr(GError) local = NULL;
     g_autoptr(QemuProcess) proc = qemu_process_start(&params, &local);
@@ -525,9 +544,8 @@ start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *ev
         live_set_ptys(live, chardevs);
         json_object_put(chardevs);
         live_set_vnc_port(live, ctx.vnc_port);
-        /* The job is held and the domain is not active yet: its groups are ours alone. */
         g_autoptr(GArray) vcpus = query_vcpu_threads(proc);
-        if (!qemu_cgroup_setup(drv, dom, live, id, qemu_process_get_pid(proc), vcpus, &local))
+        if (!qemu_cgroup_split(dom, live, qemu_process_get_pid(proc), vcpus, &local))
             abandon_start(dom, &proc);
     }
     if (proc && !(flags & VIR_DOMAIN_START_PAUSED)) {
@@ -539,6 +557,7 @@ start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *ev
     g_mutex_lock(&dom->lock);
 
     if (!proc) {
+        qemu_cgroup_teardown(dom); /* QEMU may have died after its group was made */
         remove_run_files(drv, name, run_dir);
         dom->reason = VIR_DOMAIN_SHUTOFF_FAILED;
         g_propagate_error(error, g_steal_pointer(&local));
@@ -948,6 +967,7 @@ reattach_one(QemuDriver *drv, const char *file, GPtrArray *events)
     if (!proc) {
         /* It ended while no daemon watched: say how as well as we can tell. */
         g_message("domain '%s' stopped while the daemon was away: %s", name, err->message);
+        qemu_cgroup_reattach(drv, dom, NULL); /* so that stopping removes its group */
         gboolean was_shutting_down = st.state == VIR_DOMAIN_SHUTDOWN;
         domain_stopped(drv, dom,
                        was_shutting_down ? VIR_DOMAIN_SHUTOFF_SHUTDOWN : VIR_DOMAIN_SHUTOFF_CRASHED,

@@ -85,6 +85,7 @@ class QemuRobustnessTest(virtd.DaemonTestCase):
         left = [e for e in os.listdir(run_dir) if e.endswith(f"-{name}")] \
             if os.path.isdir(run_dir) else []
         self.assertEqual(left, [], f"per-domain directory of {name} left behind")
+        self.assertEqual(virtd.vm_cgroups_left(name), [], f"cgroup of {name} left behind")
 
     # ---- QEMU dies -----------------------------------------------------------------
 

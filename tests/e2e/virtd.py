@@ -125,8 +125,12 @@ class Daemon:
         return pids
 
     def kill_qemus(self):
-        """VMs outlive the daemon by design: a test ends them itself, by pid."""
-        for pid in self.qemu_pids():
+        """VMs outlive the daemon by design: a test ends them itself, by pid, and removes
+        the cgroups that no daemon will remove any more."""
+        pids = self.qemu_pids()
+        groups = set()
+        for pid in pids:
+            groups |= vm_cgroup_dirs(pid)
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -134,6 +138,8 @@ class Daemon:
         deadline = time.monotonic() + 10
         while self.qemu_pids() and time.monotonic() < deadline:
             time.sleep(0.05)
+        for group in groups:
+            remove_cgroup(group)
 
     def cleanup(self):
         self.stop()
@@ -426,3 +432,69 @@ def read_ids(path):
             return {int(x) for x in f.read().split()}
     except OSError:
         return set()
+
+
+def _cgroup_mounts():
+    """{controllers: mount point} of the cgroup hierarchies: v1 keys are the sorted
+    controller names of the mount ("cpu", "name=systemd"), the v2 key is ""."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            fstype, options = fields[sep + 1], fields[sep + 3]
+            if fstype == "cgroup2":
+                mounts[""] = fields[4]
+            elif fstype == "cgroup":
+                names = [o for o in options.split(",")
+                         if o not in ("rw", "ro") and "=" not in o or o.startswith("name=")]
+                mounts[",".join(sorted(names))] = fields[4]
+    return mounts
+
+
+def vm_cgroup_dirs(pid):
+    """The directories of the VM group QEMU @pid is in (qemu-ID-NAME.libvirt-qemu, or the
+    machined scope), in every hierarchy; empty when it is in none."""
+    dirs = set()
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return dirs
+    mounts = _cgroup_mounts()
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        parts = path.split("/")
+        for i, part in enumerate(parts):
+            if part.endswith(".libvirt-qemu") or \
+                    (part.startswith("machine-qemu") and part.endswith(".scope")):
+                mount = mounts.get(",".join(sorted(controllers.split(","))) if controllers
+                                   else "")
+                if mount:
+                    dirs.add(mount + "/".join(parts[:i + 1]))
+                break
+    return dirs
+
+
+def remove_cgroup(path, timeout=5.0):
+    """rmdir @path and its sub-groups, bottom up (the kernel may need a moment after the
+    last process went)."""
+    deadline = time.monotonic() + timeout
+    for dirpath, _, _ in sorted(os.walk(path), key=lambda w: -len(w[0])):
+        while True:
+            try:
+                os.rmdir(dirpath)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
+
+
+def vm_cgroups_left(name, root="/sys/fs/cgroup"):
+    """The groups of domain @name (any id) still on the host, in any hierarchy."""
+    import glob
+    return sorted(glob.glob(f"{root}/*/machine/qemu-*-{name}.libvirt-qemu") +
+                  glob.glob(f"{root}/machine/qemu-*-{name}.libvirt-qemu"))
