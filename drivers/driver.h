@@ -236,6 +236,13 @@ struct VirtDriver {
                                        unsigned int nvcpus, unsigned int flags, GError **error);
     gboolean (*domain_set_memory_flags)(VirtDriver *drv, const unsigned char *uuid,
                                         guint64 kib, unsigned int flags, GError **error);
+    /* Enable (@state 1) or disable (0) the vCPUs of list @cpumap ("1-2,^3"); flags
+     * VIR_DOMAIN_AFFECT_*. */
+    gboolean (*domain_set_vcpu)(VirtDriver *drv, const unsigned char *uuid, const char *cpumap,
+                                int state, unsigned int flags, GError **error);
+    /* Balloon statistics polling every @period seconds (0: off); flags VIR_DOMAIN_AFFECT_*. */
+    gboolean (*domain_set_memory_stats_period)(VirtDriver *drv, const unsigned char *uuid,
+                                               int period, unsigned int flags, GError **error);
     int (*domain_has_managed_save_image)(VirtDriver *drv, const unsigned char *uuid,
                                          unsigned int flags, GError **error);
     /* NULL-terminated list of messages (tainting, deprecations), possibly empty. */
@@ -286,6 +293,23 @@ struct VirtDriver {
     int (*domain_get_emulator_pin_info)(VirtDriver *drv, const unsigned char *uuid,
                                         int maplen, guint8 *ret_cpumap, unsigned int flags,
                                         GError **error);
+    /* Pin vCPU @vcpu / the emulator threads / IOThread @iothread_id to the host CPUs of
+     * @cpumap (@maplen bytes, one bit per host CPU, LSB first); flags VIR_DOMAIN_AFFECT_*. */
+    gboolean (*domain_pin_vcpu)(VirtDriver *drv, const unsigned char *uuid, unsigned int vcpu,
+                                const guint8 *cpumap, int maplen, unsigned int flags,
+                                GError **error);
+    gboolean (*domain_pin_emulator)(VirtDriver *drv, const unsigned char *uuid,
+                                    const guint8 *cpumap, int maplen, unsigned int flags,
+                                    GError **error);
+    gboolean (*domain_pin_iothread)(VirtDriver *drv, const unsigned char *uuid,
+                                    unsigned int iothread_id, const guint8 *cpumap, int maplen,
+                                    unsigned int flags, GError **error);
+    /* numatune: VIR_DOMAIN_NUMA_MODE (int) and VIR_DOMAIN_NUMA_NODESET (string); flags
+     * VIR_DOMAIN_AFFECT_* (and VIR_TYPED_PARAM_STRING_OKAY for the get). */
+    gboolean (*domain_set_numa_parameters)(VirtDriver *drv, const unsigned char *uuid,
+                                           GArray *params, unsigned int flags, GError **error);
+    GArray *(*domain_get_numa_parameters)(VirtDriver *drv, const unsigned char *uuid,
+                                          unsigned int flags, GError **error);
     /* Up to @max memory statistics into @ret_stats; returns the count, -1 on error. */
     int (*domain_memory_stats)(VirtDriver *drv, const unsigned char *uuid,
                                DomainMemoryStat *ret_stats, unsigned int max,
@@ -297,6 +321,15 @@ struct VirtDriver {
     gboolean (*domain_get_block_info)(VirtDriver *drv, const unsigned char *uuid,
                                       const char *path, unsigned int flags,
                                       DomainBlockInfo *ret_info, GError **error);
+    /* Per-disk I/O throttling (<iotune>) of disk @disk (target or source path): @params
+     * are VIR_DOMAIN_BLOCK_IOTUNE_* typed parameters; flags VIR_DOMAIN_AFFECT_*. */
+    gboolean (*domain_set_block_io_tune)(VirtDriver *drv, const unsigned char *uuid,
+                                         const char *disk, GArray *params, unsigned int flags,
+                                         GError **error);
+    /* The limits of @disk as typed parameters in libvirt's order (group_name only with
+     * VIR_TYPED_PARAM_STRING_OKAY); @disk NULL gives them all as 0 (to count them). */
+    GArray *(*domain_get_block_io_tune)(VirtDriver *drv, const unsigned char *uuid,
+                                        const char *disk, unsigned int flags, GError **error);
     /* Traffic of interface @device (host device name or MAC address). */
     gboolean (*domain_interface_stats)(VirtDriver *drv, const unsigned char *uuid,
                                        const char *device, DomainInterfaceStats *ret_stats,
@@ -315,6 +348,25 @@ struct VirtDriver {
      * its MIME type in *ret_mime, -1 on error. */
     int (*domain_screenshot)(VirtDriver *drv, const unsigned char *uuid, unsigned int screen,
                              unsigned int flags, char **ret_mime, GError **error);
+
+    /* cgroup tuning: schedinfo (VIR_DOMAIN_SCHEDULER_*), memtune (VIR_DOMAIN_MEMORY_*),
+     * blkiotune (VIR_DOMAIN_BLKIO_*). flags: VIR_DOMAIN_AFFECT_*. A get returns every
+     * parameter (strings included) in libvirt's order; the caller trims the list. */
+    char *(*domain_get_scheduler_type)(VirtDriver *drv, const unsigned char *uuid,
+                                       int *ret_nparams, GError **error);
+    GArray *(*domain_get_scheduler_params)(VirtDriver *drv, const unsigned char *uuid,
+                                           unsigned int flags, GError **error);
+    gboolean (*domain_set_scheduler_params)(VirtDriver *drv, const unsigned char *uuid,
+                                            GArray *params, unsigned int flags,
+                                            GError **error);
+    GArray *(*domain_get_memory_params)(VirtDriver *drv, const unsigned char *uuid,
+                                        unsigned int flags, GError **error);
+    gboolean (*domain_set_memory_params)(VirtDriver *drv, const unsigned char *uuid,
+                                         GArray *params, unsigned int flags, GError **error);
+    GArray *(*domain_get_blkio_params)(VirtDriver *drv, const unsigned char *uuid,
+                                       unsigned int flags, GError **error);
+    gboolean (*domain_set_blkio_params)(VirtDriver *drv, const unsigned char *uuid,
+                                        GArray *params, unsigned int flags, GError **error);
 
     /* Events: the driver calls @sink for every event. Set once at start-up. */
     void (*set_event_sink)(VirtDriver *drv, DomainEventSink sink, gpointer user_data);

@@ -670,6 +670,21 @@ h_domain_set_memory(Conn *conn, wire_set_memory_args *args, void *ret, GError **
 }
 
 static gboolean
+h_domain_set_vcpu(Conn *conn, wire_set_vcpu_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_set_vcpu(DRV(conn), UUID(args), args->cpumap, args->state,
+                                      args->flags, error);
+}
+
+static gboolean
+h_domain_set_memory_stats_period(Conn *conn, wire_set_memory_stats_period_args *args,
+                                 void *ret, GError **error)
+{
+    return DRV(conn)->domain_set_memory_stats_period(DRV(conn), UUID(args), args->period,
+                                                     args->flags, error);
+}
+
+static gboolean
 h_domain_set_max_memory(Conn *conn, wire_set_memory_args *args, void *ret, GError **error)
 {
     return DRV(conn)->domain_set_memory_flags(DRV(conn), UUID(args), args->memory,
@@ -1050,6 +1065,39 @@ h_domain_get_emulator_pin_info(Conn *conn, wire_emulator_pin_info_args *args,
     return TRUE;
 }
 
+/* ---- pinning and NUMA tuning ---- */
+
+#define CPUMAP(args) ((const guint8 *)(args)->cpumap.cpumap_val), ((int)(args)->cpumap.cpumap_len)
+
+/* virDomainPinVcpu changes the running domain only. */
+static gboolean
+h_domain_pin_vcpu(Conn *conn, wire_pin_vcpu_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_pin_vcpu(DRV(conn), UUID(args), args->vcpu, CPUMAP(args),
+                                      VIR_DOMAIN_AFFECT_LIVE, error);
+}
+
+static gboolean
+h_domain_pin_vcpu_flags(Conn *conn, wire_pin_vcpu_flags_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_pin_vcpu(DRV(conn), UUID(args), args->vcpu, CPUMAP(args),
+                                      args->flags, error);
+}
+
+static gboolean
+h_domain_pin_emulator(Conn *conn, wire_pin_emulator_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_pin_emulator(DRV(conn), UUID(args), CPUMAP(args), args->flags,
+                                          error);
+}
+
+static gboolean
+h_domain_pin_iothread(Conn *conn, wire_pin_iothread_args *args, void *ret, GError **error)
+{
+    return DRV(conn)->domain_pin_iothread(DRV(conn), UUID(args), args->iothreads_id,
+                                          CPUMAP(args), args->flags, error);
+}
+
 static gboolean
 h_domain_memory_stats(Conn *conn, wire_memory_stats_args *args, wire_memory_stats_ret *ret,
                       GError **error)
@@ -1201,7 +1249,7 @@ wire_param_set(wire_param *w, const DomainTypedParam *p)
 }
 
 /* Typed parameters from a client (the set calls). */
-static G_GNUC_UNUSED GArray *
+static GArray *
 params_from_wire(const wire_param *val, u_int len, GError **error)
 {
     g_autoptr(GArray) params = domain_params_new();
@@ -1240,7 +1288,7 @@ params_from_wire(const wire_param *val, u_int len, GError **error)
 /* Typed parameters for a client (the get calls). libvirt's convention: a caller that
  * asks for 0 parameters wants their number (@ret_nparams) and no list; otherwise it gets
  * at most @asked of them. */
-static G_GNUC_UNUSED gboolean
+static gboolean
 params_to_wire(GArray *params, int asked, int max, wire_param **ret_val, u_int *ret_len,
                int *ret_nparams, GError **error)
 {
@@ -1260,6 +1308,181 @@ params_to_wire(GArray *params, int asked, int max, wire_param **ret_val, u_int *
     *ret_len = n;
     *ret_nparams = n;
     return TRUE;
+}
+
+static gboolean
+h_domain_set_numa_parameters(Conn *conn, wire_set_numa_params_args *args, void *ret,
+                             GError **error)
+{
+    g_autoptr(GArray) params = params_from_wire(args->params.params_val,
+                                                args->params.params_len, error);
+    return params && DRV(conn)->domain_set_numa_parameters(DRV(conn), UUID(args), params,
+                                                           args->flags, error);
+}
+
+static gboolean
+h_domain_get_numa_parameters(Conn *conn, wire_get_numa_params_args *args,
+                             wire_get_numa_params_ret *ret, GError **error)
+{
+    g_autoptr(GArray) params = DRV(conn)->domain_get_numa_parameters(DRV(conn), UUID(args),
+                                                                     args->flags, error);
+    return params && params_to_wire(params, args->nparams, WIRE_NUMA_PARAMS_MAX,
+                                     &ret->params.params_val, &ret->params.params_len,
+                                     &ret->nparams, error);
+}
+
+static gboolean
+h_domain_set_block_io_tune(Conn *conn, wire_set_block_io_tune_args *args, void *ret,
+                           GError **error)
+{
+    g_autoptr(GArray) params = params_from_wire(args->params.params_val,
+                                                args->params.params_len, error);
+    return params && DRV(conn)->domain_set_block_io_tune(DRV(conn), UUID(args), args->disk,
+                                                         params, args->flags, error);
+}
+
+static gboolean
+h_domain_get_block_io_tune(Conn *conn, wire_get_block_io_tune_args *args,
+                           wire_get_block_io_tune_ret *ret, GError **error)
+{
+    /* Asked for their number (nparams 0), the parameters need no disk. */
+    const char *disk = args->disk && args->nparams != 0 ? *args->disk : NULL;
+    if (!disk && args->nparams != 0) {
+        virt_error_set(error, VIR_FROM_RPC, VIR_ERR_INVALID_ARG,
+                       _("a disk must be named to read its I/O limits"));
+        return FALSE;
+    }
+    g_autoptr(GArray) params = DRV(conn)->domain_get_block_io_tune(DRV(conn), UUID(args), disk,
+                                                                   args->flags, error);
+    return params && params_to_wire(params, args->nparams, WIRE_BLOCK_IO_TUNE_PARAMS_MAX,
+                                     &ret->params.params_val, &ret->params.params_len,
+                                     &ret->nparams, error);
+}
+
+/* ---- cgroup tuning: schedinfo, memtune, blkiotune ---- */
+
+/* libvirt's rule for string parameters on a get: a client that did not set
+ * VIR_TYPED_PARAM_STRING_OKAY in @flags never sees them. Returns the flags for the driver
+ * (without that bit). */
+static unsigned int
+params_string_okay(GArray *params, unsigned int flags)
+{
+    for (guint i = params->len; !(flags & VIR_TYPED_PARAM_STRING_OKAY) && i > 0; i--) {
+        if (g_array_index(params, DomainTypedParam, i - 1).type == VIR_TYPED_PARAM_STRING)
+            g_array_remove_index(params, i - 1);
+    }
+    return flags & ~VIR_TYPED_PARAM_STRING_OKAY;
+}
+
+/* The get calls: the driver's list, trimmed to what the client takes. */
+typedef GArray *(*TuneGetFunc)(VirtDriver *drv, const unsigned char *uuid, unsigned int flags,
+                               GError **error);
+
+static gboolean
+tune_get(Conn *conn, TuneGetFunc get, wire_get_tune_params_args *args,
+         wire_get_tune_params_ret *ret, GError **error)
+{
+    g_autoptr(GArray) params = get(DRV(conn), UUID(args),
+                                   args->flags & ~VIR_TYPED_PARAM_STRING_OKAY, error);
+    if (!params)
+        return FALSE;
+    params_string_okay(params, args->flags);
+    return params_to_wire(params, args->nparams, WIRE_TUNE_PARAMS_MAX, &ret->params.params_val,
+                          &ret->params.params_len, &ret->nparams, error);
+}
+
+/* The set calls: the client's list, as it is, to the driver. */
+typedef gboolean (*TuneSetFunc)(VirtDriver *drv, const unsigned char *uuid, GArray *params,
+                                unsigned int flags, GError **error);
+
+static gboolean
+tune_set(Conn *conn, TuneSetFunc set, const wire_domain *dom, const wire_param *val,
+         u_int len, unsigned int flags, GError **error)
+{
+    g_autoptr(GArray) params = params_from_wire(val, len, error);
+    return params && set(DRV(conn), (const unsigned char *)dom->uuid, params, flags, error);
+}
+
+static gboolean
+h_domain_get_scheduler_type(Conn *conn, wire_dom_args *args, wire_sched_type_ret *ret,
+                            GError **error)
+{
+    ret->type = DRV(conn)->domain_get_scheduler_type(DRV(conn), UUID(args), &ret->nparams,
+                                                     error);
+    return ret->type != NULL;
+}
+
+static gboolean
+sched_get(Conn *conn, wire_domain *dom, int nparams, unsigned int flags,
+          wire_sched_params_ret *ret, GError **error)
+{
+    wire_get_tune_params_args args = {.dom = *dom, .nparams = nparams, .flags = flags};
+    wire_get_tune_params_ret all = {{0}};
+    if (!tune_get(conn, DRV(conn)->domain_get_scheduler_params, &args, &all, error))
+        return FALSE;
+    ret->params.params_val = all.params.params_val; /* this reply has no count */
+    ret->params.params_len = all.params.params_len;
+    return TRUE;
+}
+
+static gboolean
+h_domain_get_scheduler_parameters(Conn *conn, wire_get_sched_params_args *args,
+                                  wire_sched_params_ret *ret, GError **error)
+{
+    return sched_get(conn, &args->dom, args->nparams, VIR_DOMAIN_AFFECT_CURRENT, ret, error);
+}
+
+static gboolean
+h_domain_get_scheduler_parameters_flags(Conn *conn, wire_get_tune_params_args *args,
+                                        wire_sched_params_ret *ret, GError **error)
+{
+    return sched_get(conn, &args->dom, args->nparams, args->flags, ret, error);
+}
+
+static gboolean
+h_domain_set_scheduler_parameters(Conn *conn, wire_set_sched_params_args *args, void *ret,
+                                  GError **error)
+{
+    return tune_set(conn, DRV(conn)->domain_set_scheduler_params, &args->dom,
+                    args->params.params_val, args->params.params_len, VIR_DOMAIN_AFFECT_CURRENT, error);
+}
+
+static gboolean
+h_domain_set_scheduler_parameters_flags(Conn *conn, wire_set_tune_params_args *args, void *ret,
+                                        GError **error)
+{
+    return tune_set(conn, DRV(conn)->domain_set_scheduler_params, &args->dom,
+                    args->params.params_val, args->params.params_len, args->flags, error);
+}
+
+static gboolean
+h_domain_get_memory_parameters(Conn *conn, wire_get_tune_params_args *args,
+                               wire_get_tune_params_ret *ret, GError **error)
+{
+    return tune_get(conn, DRV(conn)->domain_get_memory_params, args, ret, error);
+}
+
+static gboolean
+h_domain_set_memory_parameters(Conn *conn, wire_set_tune_params_args *args, void *ret,
+                               GError **error)
+{
+    return tune_set(conn, DRV(conn)->domain_set_memory_params, &args->dom, args->params.params_val,
+                    args->params.params_len, args->flags, error);
+}
+
+static gboolean
+h_domain_get_blkio_parameters(Conn *conn, wire_get_tune_params_args *args,
+                              wire_get_tune_params_ret *ret, GError **error)
+{
+    return tune_get(conn, DRV(conn)->domain_get_blkio_params, args, ret, error);
+}
+
+static gboolean
+h_domain_set_blkio_parameters(Conn *conn, wire_set_tune_params_args *args, void *ret,
+                              GError **error)
+{
+    return tune_set(conn, DRV(conn)->domain_set_blkio_params, &args->dom, args->params.params_val,
+                    args->params.params_len, args->flags, error);
 }
 
 static gboolean
@@ -1392,6 +1615,9 @@ static const Handler handlers[] = {
     H(DOMAIN_SET_MEMORY_FLAGS, h_domain_set_memory_flags, wire_set_memory_flags_args, void_t),
     H(DOMAIN_SET_MEMORY, h_domain_set_memory, wire_set_memory_args, void_t),
     H(DOMAIN_SET_MAX_MEMORY, h_domain_set_max_memory, wire_set_memory_args, void_t),
+    H(DOMAIN_SET_VCPU, h_domain_set_vcpu, wire_set_vcpu_args, void_t),
+    H(DOMAIN_SET_MEMORY_STATS_PERIOD, h_domain_set_memory_stats_period,
+      wire_set_memory_stats_period_args, void_t),
     H(DOMAIN_GET_SECURITY_LABEL, h_domain_get_security_label, wire_dom_args,
       wire_security_label_ret),
     H(DOMAIN_HAS_MANAGED_SAVE_IMAGE, h_domain_has_managed_save_image, wire_dom_flags_args,
@@ -1434,6 +1660,14 @@ static const Handler handlers[] = {
       wire_vcpu_pin_info_ret),
     H(DOMAIN_GET_EMULATOR_PIN_INFO, h_domain_get_emulator_pin_info,
       wire_emulator_pin_info_args, wire_emulator_pin_info_ret),
+    H(DOMAIN_PIN_VCPU, h_domain_pin_vcpu, wire_pin_vcpu_args, void_t),
+    H(DOMAIN_PIN_VCPU_FLAGS, h_domain_pin_vcpu_flags, wire_pin_vcpu_flags_args, void_t),
+    H(DOMAIN_PIN_EMULATOR, h_domain_pin_emulator, wire_pin_emulator_args, void_t),
+    H(DOMAIN_PIN_IOTHREAD, h_domain_pin_iothread, wire_pin_iothread_args, void_t),
+    H(DOMAIN_SET_NUMA_PARAMETERS, h_domain_set_numa_parameters, wire_set_numa_params_args,
+      void_t),
+    H(DOMAIN_GET_NUMA_PARAMETERS, h_domain_get_numa_parameters, wire_get_numa_params_args,
+      wire_get_numa_params_ret),
     H(DOMAIN_MEMORY_STATS, h_domain_memory_stats, wire_memory_stats_args,
       wire_memory_stats_ret),
     H(DOMAIN_BLOCK_STATS, h_domain_block_stats, wire_block_stats_args, wire_block_stats_ret),
@@ -1446,7 +1680,29 @@ static const Handler handlers[] = {
     H(CONNECT_GET_ALL_DOMAIN_STATS, h_get_all_domain_stats, wire_all_domain_stats_args,
       wire_all_domain_stats_ret),
     H(DOMAIN_SEND_KEY, h_domain_send_key, wire_send_key_args, void_t),
+    H(DOMAIN_SET_BLOCK_IO_TUNE, h_domain_set_block_io_tune, wire_set_block_io_tune_args,
+      void_t),
+    H(DOMAIN_GET_BLOCK_IO_TUNE, h_domain_get_block_io_tune, wire_get_block_io_tune_args,
+      wire_get_block_io_tune_ret),
     H(DOMAIN_SCREENSHOT, h_domain_screenshot, wire_screenshot_args, wire_screenshot_ret),
+    H(DOMAIN_GET_SCHEDULER_TYPE, h_domain_get_scheduler_type, wire_dom_args,
+      wire_sched_type_ret),
+    H(DOMAIN_GET_SCHEDULER_PARAMETERS, h_domain_get_scheduler_parameters,
+      wire_get_sched_params_args, wire_sched_params_ret),
+    H(DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS, h_domain_get_scheduler_parameters_flags,
+      wire_get_tune_params_args, wire_sched_params_ret),
+    H(DOMAIN_SET_SCHEDULER_PARAMETERS, h_domain_set_scheduler_parameters,
+      wire_set_sched_params_args, void_t),
+    H(DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS, h_domain_set_scheduler_parameters_flags,
+      wire_set_tune_params_args, void_t),
+    H(DOMAIN_GET_MEMORY_PARAMETERS, h_domain_get_memory_parameters, wire_get_tune_params_args,
+      wire_get_tune_params_ret),
+    H(DOMAIN_SET_MEMORY_PARAMETERS, h_domain_set_memory_parameters, wire_set_tune_params_args,
+      void_t),
+    H(DOMAIN_GET_BLKIO_PARAMETERS, h_domain_get_blkio_parameters, wire_get_tune_params_args,
+      wire_get_tune_params_ret),
+    H(DOMAIN_SET_BLKIO_PARAMETERS, h_domain_set_blkio_parameters, wire_set_tune_params_args,
+      void_t),
 };
 
 #define QH(proc, fn, A, R)                                                              \

@@ -3603,3 +3603,22 @@ domain_def_get_metadata(const DomainDef *def, int type, const char *uri, GError 
     xmlFreeNode(copy);
     return ret;
 }
+
+int
+domain_def_find_disk(const DomainDef *def, const char *name, GError **error)
+{
+    GPtrArray *disks = def->devices.disks;
+    for (guint i = 0; disks && i < disks->len; i++) {
+        const DomainDiskDef *d = g_ptr_array_index(disks, i);
+        if (g_strcmp0(d->target_dev, name) == 0)
+            return i;
+    }
+    for (guint i = 0; disks && i < disks->len; i++) {
+        const DomainDiskDef *d = g_ptr_array_index(disks, i);
+        if (d->source && g_strcmp0(d->source, name) == 0)
+            return i;
+    }
+    virt_error_set(error, VIR_FROM_DOMAIN, VIR_ERR_INVALID_ARG,
+                   _("domain '%s' has no disk '%s'"), def->name, name);
+    return -1;
+}

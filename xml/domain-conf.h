@@ -78,6 +78,10 @@ char *domain_def_get_metadata(const DomainDef *def, int type, const char *uri,
 
 /* Architecture and machine type of <os><type> ("x86_64", "pc" until the driver resolves
  * it). Borrowed. */
+/* Disk @name of @def (its target such as "vda", else its source path): its index, or -1
+ * with VIR_ERR_INVALID_ARG "domain 'D' has no disk 'NAME'". */
+int domain_def_find_disk(const DomainDef *def, const char *name, GError **error);
+
 const char *domain_def_get_arch(const DomainDef *def);
 const char *domain_def_get_machine(const DomainDef *def);
 

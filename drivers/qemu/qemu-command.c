@@ -344,6 +344,20 @@ qemu_command_add_smp(QemuCommandBuilder *b, GError **error)
     return TRUE;
 }
 
+/* <iothreads>N</iothreads>: QEMU's IOThread objects iothread1..N, which vcpupin's sibling
+ * iothreadpin pins (their threads are named "IO iothreadN"). */
+static gboolean
+qemu_command_add_iothreads(QemuCommandBuilder *b, GError **error)
+{
+    guint64 n = b->def->iothreads ? g_ascii_strtoull(b->def->iothreads, NULL, 10) : 0;
+
+    if (n > 0 && !qemu_caps_has_device(b->caps, "iothread"))
+        return unsupported(error, _("this QEMU has no IOThreads"));
+    for (guint64 i = 1; i <= n; i++)
+        addf(b, "-object", "iothread,id=iothread%" G_GUINT64_FORMAT, i);
+    return TRUE;
+}
+
 static gboolean
 qemu_command_add_numa(QemuCommandBuilder *b, GError **error)
 {
@@ -1540,7 +1554,7 @@ qemu_command_build_all(QemuCommandBuilder *b, GError **error)
     add(b, "-S", NULL);
     if (!qemu_command_add_machine(b, error) || !qemu_command_add_cpu(b, error) ||
         !qemu_command_add_memory(b, error) || !qemu_command_add_smp(b, error) ||
-        !qemu_command_add_numa(b, error))
+        !qemu_command_add_iothreads(b, error) || !qemu_command_add_numa(b, error))
         return FALSE;
     qemu_command_add_uuid(b);
     add(b, "-no-user-config", NULL);
@@ -1614,4 +1628,16 @@ qemu_command_format(const char *const *argv)
     }
     g_string_append_c(s, '\n');
     return g_string_free(s, FALSE);
+}
+
+char *
+qemu_command_disk_node(const DomainDef *def, guint index)
+{
+    unsigned int node = 1;
+    for (guint i = 0; i < index; i++) {
+        const DomainDiskDef *d = g_ptr_array_index(def->devices.disks, i);
+        if (d->source)
+            node++;
+    }
+    return g_strdup_printf("libvirt-%u-format", node);
 }

@@ -24,6 +24,10 @@ typedef struct {
 GStrv qemu_command_build(const DomainDef *def, const QemuCaps *caps,
                          const QemuCommandContext *ctx, GError **error);
 
+/* The format node QEMU knows disk @index of @def by: the command line names the nodes of
+ * the disks that have a source "libvirt-N-format", N counting from 1 in disk order. */
+char *qemu_command_disk_node(const DomainDef *def, guint index);
+
 /* @argv as one shell-quoted line per option, as the golden files and the domain log show
  * it (e.g. "-machine pc-i440fx-7.2,..."). */
 char *qemu_command_format(const char *const *argv);

@@ -37,6 +37,14 @@ struct _QemuDomain {
     gboolean destroying; /* destroy asked: the exit is ours */
     gboolean shutdown_seen; /* QEMU reported a (guest or ACPI) shutdown */
     gboolean fake_reboot;   /* a reboot asked through the power button */
+    /* vCPU removal (qemu-hotplug.c): the QOM path device_del was asked for (NULL: none)
+     * and its vCPU, kept after a timeout so that a late DEVICE_DELETED completes it;
+     * job_cond is broadcast when it comes while a call waits. */
+    char *unplug_path;
+    unsigned int unplug_vcpu;
+    gboolean unplug_waiting;
+    gboolean unplug_done;
+    gboolean vcpu_unplugged; /* in this run: QEMU under TCG crashes on a later plug */
 
     /* cgroups of a running domain (qemu-cgroup.c), NULL when it runs without */
     struct _Cgroup *cgroup;          /* the VM's group */

@@ -24,6 +24,10 @@
 #include "drivers/qemu/qemu-capabilities.h"
 #include "xml/domain-conf.h"
 #include "drivers/qemu/qemu-driver-priv.h"
+#include "drivers/qemu/qemu-hotplug.h"
+#include "drivers/qemu/qemu-iotune.h"
+#include "drivers/qemu/qemu-pin.h"
+#include "drivers/qemu/qemu-tune.h"
 
 #define QEMU_DEFAULT_EMULATOR "/usr/bin/qemu-system-x86_64"
 #define QEMU_CONFIG_FILE_MODE 0600
@@ -487,6 +491,7 @@ qemu_driver_load_all(QemuDriver *drv, GPtrArray *events)
             if (qemu_domain_is_active(by_uuid)) {
                 domain_def_free(by_uuid->new_def);
                 by_uuid->new_def = g_steal_pointer(&def);
+                by_uuid->updated = TRUE;
             } else {
                 domain_def_free(by_uuid->def);
                 by_uuid->def = g_steal_pointer(&def);
@@ -699,6 +704,7 @@ qemu_driver_define_locked(QemuDriver *drv, DomainDef *def_in, DomainRef *ret_dom
     if (qemu_domain_is_active(dom)) {
         domain_def_free(dom->new_def);
         dom->new_def = g_steal_pointer(&def);
+        dom->updated = TRUE; /* takes effect at the next start */
     } else {
         domain_def_free(dom->def);
         dom->def = g_steal_pointer(&def);
@@ -1270,6 +1276,7 @@ qemu_driver_commit_config(QemuDriver *drv, QemuDomain *dom, DomainDef *def_in, G
     if (qemu_domain_is_active(dom)) {
         domain_def_free(dom->new_def);
         dom->new_def = g_steal_pointer(&def);
+        dom->updated = TRUE; /* takes effect at the next start */
     } else {
         domain_def_free(dom->def);
         dom->def = g_steal_pointer(&def);
@@ -1400,11 +1407,13 @@ qemu_driver_domain_set_vcpus_flags(VirtDriver *vdrv, const unsigned char *uuid,
                        _("the maximum vCPU count of a running domain cannot be changed"));
         return FALSE;
     }
-    if (flags & VIR_DOMAIN_VCPU_LIVE) {
+    if (flags & VIR_DOMAIN_VCPU_GUEST) {
         virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_UNSUPPORTED,
-                       _("changing the vCPUs of a running domain is not supported yet"));
+                       _("changing the vCPUs a guest uses through its agent is not supported"));
         return FALSE;
     }
+    if (flags & VIR_DOMAIN_VCPU_LIVE) /* hot-plug, and the config too when asked */
+        return qemu_hotplug_set_vcpus(drv, dom, nvcpus, flags, error);
 
     g_autoptr(DomainDef) def = domain_def_copy(qemu_domain_persistent_def(dom));
     if (!domain_def_set_vcpus(def, nvcpus, !!(flags & VIR_DOMAIN_VCPU_MAXIMUM), error))
@@ -1434,11 +1443,8 @@ qemu_driver_domain_set_memory_flags(VirtDriver *vdrv, const unsigned char *uuid,
                        _("the maximum memory of a running domain cannot be changed"));
         return FALSE;
     }
-    if (flags & VIR_DOMAIN_MEM_LIVE) {
-        virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_UNSUPPORTED,
-                       _("changing the memory of a running domain is not supported yet"));
-        return FALSE;
-    }
+    if (flags & VIR_DOMAIN_MEM_LIVE) /* the balloon, and the config too when asked */
+        return qemu_hotplug_set_memory(drv, dom, kib, flags, error);
 
     g_autoptr(DomainDef) def = domain_def_copy(qemu_domain_persistent_def(dom));
     if (flags & VIR_DOMAIN_MEM_MAXIMUM) {
@@ -1534,6 +1540,10 @@ qemu_driver_new(const QemuDriverConfig *cfg, GError **error)
     QemuDriver *drv = g_new0(QemuDriver, 1);
     drv->base = qemu_driver_vtable;
     qemu_run_fill_vtable(&drv->base);
+    qemu_iotune_fill_vtable(&drv->base);
+    qemu_pin_fill_vtable(&drv->base);
+    qemu_tune_fill_vtable(&drv->base);
+    qemu_hotplug_fill_vtable(&drv->base);
     qemu_driver_config_copy(&drv->cfg, cfg);
     drv->cfg.caps = NULL; /* held in drv->caps instead */
     if (cfg->caps)

@@ -24,6 +24,9 @@
 #include "drivers/qemu/qemu-cgroup.h"
 #include "drivers/qemu/qemu-command.h"
 #include "drivers/qemu/qemu-driver-priv.h"
+#include "drivers/qemu/qemu-hotplug.h"
+#include "drivers/qemu/qemu-iotune.h"
+#include "drivers/qemu/qemu-pin.h"
 #include "drivers/qemu/qemu-stats.h"
 #include "drivers/qemu/qemu-status.h"
 #include "xml/domain-conf-priv.h"
@@ -223,6 +226,7 @@ domain_stopped(QemuDriver *drv, QemuDomain *dom, int reason, int event_detail,
     remove_run_files(drv, qemu_domain_name(dom), dom->run_dir);
     g_clear_pointer(&dom->run_dir, g_free);
     qemu_cgroup_teardown(dom);
+    qemu_hotplug_stopped(dom);
 
     qemu_events_add_lifecycle(events, dom, NULL, VIR_DOMAIN_EVENT_STOPPED, event_detail);
     dom->state = VIR_DOMAIN_SHUTOFF;
@@ -243,7 +247,13 @@ domain_stopped(QemuDriver *drv, QemuDomain *dom, int reason, int event_detail,
 
 /* ---- work done off the I/O thread ---- */
 
-typedef enum { TASK_EXITED, TASK_SHUTDOWN, TASK_RESET, TASK_MONITOR_EVENT } TaskKind;
+typedef enum {
+    TASK_EXITED,
+    TASK_SHUTDOWN,
+    TASK_RESET,
+    TASK_MONITOR_EVENT,
+    TASK_DEVICE_DELETED,
+} TaskKind;
 
 typedef struct {
     TaskKind kind;
@@ -251,6 +261,7 @@ typedef struct {
     QemuProcess *proc; /* reference */
     gboolean guest;    /* TASK_SHUTDOWN: the guest asked (not the host) */
     DomainEvent *monitor_event; /* TASK_MONITOR_EVENT: all but the domain filled in */
+    char *device_path; /* TASK_DEVICE_DELETED: the QOM path of the device gone */
 } Task;
 
 static void
@@ -259,6 +270,7 @@ task_free(Task *task)
     qemu_domain_unref(task->dom);
     qemu_process_unref(task->proc);
     domain_event_free(task->monitor_event);
+    g_free(task->device_path);
     g_free(task);
 }
 
@@ -343,6 +355,10 @@ task_run(gpointer data, gpointer user_data)
         qemu_domain_fill_ref(task->dom, &task->monitor_event->dom);
         g_ptr_array_add(events, g_steal_pointer(&task->monitor_event));
         break;
+    case TASK_DEVICE_DELETED:
+        if (task->dom->proc == task->proc)
+            qemu_hotplug_device_deleted(drv, task->dom, task->device_path);
+        break;
     }
     g_mutex_unlock(&task->dom->lock);
     qemu_driver_emit(drv, events);
@@ -401,6 +417,12 @@ on_qemu_event(QemuProcess *proc, const QmpMessage *msg, gpointer opaque)
         queue_task(opaque, proc, TASK_SHUTDOWN, by_guest);
     } else if (strcmp(msg->event, "RESET") == 0) {
         queue_task(opaque, proc, TASK_RESET, FALSE);
+    } else if (strcmp(msg->event, "DEVICE_DELETED") == 0) {
+        json_object *path = NULL;
+        Task *task = task_new(opaque, proc, TASK_DEVICE_DELETED);
+        if (msg->value && json_object_object_get_ex(msg->value, "path", &path))
+            task->device_path = g_strdup(json_object_get_string(path));
+        g_thread_pool_push(((Watch *)opaque)->drv->work, task, NULL);
     }
 }
 
@@ -507,6 +529,8 @@ start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *ev
         return FALSE;
 
     g_autoptr(DomainDef) live = domain_def_copy(qemu_domain_persistent_def(dom));
+    if (!qemu_numa_prepare(drv, live, error)) /* host nodes checked, placement='auto' */
+        return FALSE;
     g_autofree char *name = g_strdup(qemu_domain_name(dom));
     int id = g_atomic_int_add(&drv->next_id, 1);
     g_autofree char *dir_name = g_strdup_printf("domain-%d-%s", id, name);
@@ -548,6 +572,12 @@ start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *ev
         if (!qemu_cgroup_split(dom, live, qemu_process_get_pid(proc), vcpus, &local))
             abandon_start(dom, &proc);
     }
+    if (proc && !qemu_iotune_start(proc, live, &local))
+        abandon_start(dom, &proc);
+    if (proc && !qemu_pin_start_iothreads(dom, live, qemu_process_get_pid(proc), &local))
+        abandon_start(dom, &proc);
+    if (proc && !qemu_hotplug_start(proc, live, &local))
+        abandon_start(dom, &proc);
     if (proc && !(flags & VIR_DOMAIN_START_PAUSED)) {
         json_object *r = qemu_process_qmp(proc, "cont", NULL, QMP_TIMEOUT_MS, &local);
         if (!r)

@@ -19,6 +19,7 @@
 
 #include "daemon/util/virt-error.h"
 #include "drivers/qemu/qemu-driver-priv.h"
+#include "drivers/qemu/qemu-command.h"
 #include "drivers/qemu/qemu-stats.h"
 #include "xml/domain-conf-priv.h"
 
@@ -911,41 +912,6 @@ qemu_stats_domain_memory_stats(VirtDriver *vdrv, const unsigned char *uuid,
 /* ---------------------------------------------------------------------------------- */
 /* Disks                                                                               */
 
-/* The QEMU format node of disk @index of @def: the command line names the block nodes of
- * the disks that have a source "libvirt-N-format", N counting from 1 in disk order. */
-static char *
-disk_node_name(const DomainDef *def, guint index)
-{
-    unsigned int node = 1;
-    for (guint i = 0; i < index; i++) {
-        const DomainDiskDef *d = g_ptr_array_index(def->devices.disks, i);
-        if (d->source)
-            node++;
-    }
-    return g_strdup_printf("libvirt-%u-format", node);
-}
-
-/* The disk named by @path (target such as "vda", or source path): its index, -1 and
- * VIR_ERR_INVALID_ARG when there is none. */
-static int
-find_disk(const DomainView *v, const char *path, GError **error)
-{
-    GPtrArray *disks = v->def->devices.disks;
-    for (guint i = 0; disks && i < disks->len; i++) {
-        const DomainDiskDef *d = g_ptr_array_index(disks, i);
-        if (g_strcmp0(d->target_dev, path) == 0)
-            return i;
-    }
-    for (guint i = 0; disks && i < disks->len; i++) {
-        const DomainDiskDef *d = g_ptr_array_index(disks, i);
-        if (d->source && g_strcmp0(d->source, path) == 0)
-            return i;
-    }
-    virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_INVALID_ARG, _("domain '%s' has no disk '%s'"),
-                   v->name, path);
-    return -1;
-}
-
 static void
 add_counters(DomainBlockStats *sum, const QemuBlockCounters *c)
 {
@@ -969,7 +935,7 @@ qemu_stats_domain_block_stats(VirtDriver *vdrv, const unsigned char *uuid, const
     GPtrArray *disks = v.def->devices.disks;
     int only = -1;
     if (path && *path) {
-        if ((only = find_disk(&v, path, error)) < 0)
+        if ((only = domain_def_find_disk(v.def, path, error)) < 0)
             return FALSE;
         const DomainDiskDef *d = g_ptr_array_index(disks, only);
         if (!d->source) {
@@ -986,7 +952,7 @@ qemu_stats_domain_block_stats(VirtDriver *vdrv, const unsigned char *uuid, const
         const DomainDiskDef *d = g_ptr_array_index(disks, i);
         if ((only >= 0 && (int)i != only) || !d->source)
             continue;
-        g_autofree char *node = disk_node_name(v.def, i);
+        g_autofree char *node = qemu_command_disk_node(v.def, i);
         QemuBlockCounters c;
         if (qemu_stats_parse_blockstats(reply, node, &c)) {
             add_counters(&sum, &c);
@@ -1050,7 +1016,7 @@ qemu_stats_domain_get_block_info(VirtDriver *vdrv, const unsigned char *uuid,
     g_auto(DomainView) v = {0};
     if (!domain_view_get(qemu_driver_cast(vdrv), uuid, &v, error))
         return FALSE;
-    int idx = find_disk(&v, path, error);
+    int idx = domain_def_find_disk(v.def, path, error);
     if (idx < 0)
         return FALSE;
     const DomainDiskDef *d = g_ptr_array_index(v.def->devices.disks, idx);
@@ -1065,7 +1031,7 @@ qemu_stats_domain_get_block_info(VirtDriver *vdrv, const unsigned char *uuid,
     if (v.active && v.proc) {
         /* The running QEMU knows the guest-visible size best. */
         json_object *reply = qmp(&v, "query-block", NULL, NULL);
-        g_autofree char *node = disk_node_name(v.def, idx);
+        g_autofree char *node = qemu_command_disk_node(v.def, idx);
         guint64 virt = 0, actual = 0;
         if (qemu_stats_parse_block_sizes(reply, node, &virt, &actual) && virt)
             s.capacity = virt;
@@ -1309,7 +1275,7 @@ stats_block(const DomainView *v, DomainStatsRecord *rec)
                 qemu_stats_add_ullong(rec, s.physical, "block.%u.physical", i);
             continue;
         }
-        g_autofree char *node = disk_node_name(v->def, i);
+        g_autofree char *node = qemu_command_disk_node(v->def, i);
         QemuBlockCounters c;
         if (!qemu_stats_parse_blockstats(blockstats, node, &c))
             continue;

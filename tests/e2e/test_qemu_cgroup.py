@@ -102,6 +102,22 @@ class CgroupTest(virtd.DaemonTestCase):
         self.d.virsh("destroy", "cg1")
         self.assert_gone(dom_id, "cg1")
 
+    def test_config_change_while_running_is_updated(self):
+        import libvirt
+        self.start("cg5", cputune="<cputune><shares>2048</shares></cputune>")
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        dom = conn.lookupByName("cg5")
+        self.assertFalse(dom.isUpdated())
+        self.d.virsh("schedinfo", "cg5", "--config", "--set", "cpu_shares=512")
+        self.assertTrue(dom.isUpdated())
+        self.assertIn("<shares>2048</shares>", self.d.virsh("dumpxml", "cg5").stdout)
+        self.assertIn("<shares>512</shares>",
+                      self.d.virsh("dumpxml", "--inactive", "cg5").stdout)
+        self.d.virsh("destroy", "cg5")
+        self.assertFalse(dom.isUpdated())
+        self.assertIn("<shares>512</shares>", self.d.virsh("dumpxml", "cg5").stdout)
+
     def test_gone_after_qemu_crash(self):
         dom_id, pid = self.start("cg2")
         self.assertTrue(os.path.isdir(self.groups(dom_id, "cg2")["cpu"]))

@@ -1,0 +1,92 @@
+/* Live vCPU hot-add/hot-remove and the memory balloon (virsh setvcpus/setvcpu --live,
+ * setmem --live, dommemstat --period).
+ *
+ * vCPUs: QEMU lists the CPU slots of the machine's topology with query-hotpluggable-cpus;
+ * a plugged slot carries the QOM path of its CPU. vCPU N is the N-th slot in topology
+ * order, which is also QEMU's cpu-index of the CPU in that slot. A vCPU is plugged with
+ * device_add of the slot's CPU type and properties (id "vcpuN") and unplugged with
+ * device_del of its QOM path; the guest must release it first (ACPI eject), which QEMU
+ * reports with DEVICE_DELETED.
+ *
+ * The balloon device is the one qemu-command.c creates (id balloon0).
+ *
+ * This header holds the pure parts (QMP replies -> slots, slots -> plans and arguments),
+ * tested with canned replies.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "drivers/qemu/qemu-driver-priv.h"
+#include "xml/domain-conf-priv.h"
+
+/* The QOM path of the balloon device qemu-command.c creates. */
+#define QEMU_HOTPLUG_BALLOON_PATH "/machine/peripheral/balloon0"
+
+/* One CPU slot of query-hotpluggable-cpus. */
+typedef struct {
+    unsigned int index; /* the vCPU number: position in topology order */
+    char *type;         /* the CPU device type ("qemu64-x86_64-cpu") */
+    json_object *props; /* socket-id, core-id, ... (a reference) */
+    char *qom_path;     /* the plugged CPU, NULL when the slot is free */
+} QemuVcpuSlot;
+
+/* The slots of a query-hotpluggable-cpus @reply in vCPU order (a GPtrArray of
+ * QemuVcpuSlot that frees them). Errors (VIR_FROM_QEMU): OPERATION_FAILED "QEMU gave a
+ * malformed reply to 'query-hotpluggable-cpus'", OPERATION_UNSUPPORTED when a slot holds
+ * more than one vCPU. */
+GPtrArray *qemu_hotplug_parse_slots(json_object *reply, GError **error);
+
+/* How many slots of @slots hold a CPU. */
+unsigned int qemu_hotplug_count_plugged(GPtrArray *slots);
+
+/* The vCPUs to plug (*@ret_plug TRUE) or unplug to have @target of them plugged: the
+ * lowest free ones are plugged, the highest plugged ones unplugged, vCPU 0 never.
+ * Returns a GArray of guint (slot indexes), empty when nothing is to be done. */
+GArray *qemu_hotplug_plan_count(GPtrArray *slots, unsigned int target, gboolean *ret_plug);
+
+/* The device_add arguments that plug @slot as device @id (a new object). */
+json_object *qemu_hotplug_vcpu_add_args(const QemuVcpuSlot *slot, const char *id);
+
+/* Whether a DEVICE_DELETED event for QOM @path ends the removal of the device at
+ * @removing: the device itself or one of its children (QEMU 7.2 reports an unplugged
+ * x86 CPU only through its "lapic" child). */
+gboolean qemu_hotplug_path_is_removed(const char *removing, const char *path);
+
+/* Record in @def (a live definition) that vCPU @vcpu is now plugged (@online) or not:
+ * the current count of <vcpu> and, when present, enabled= of its <vcpus> entry. */
+void qemu_hotplug_def_set_vcpu(DomainDef *def, unsigned int vcpu, gboolean online);
+
+/* Make @def's current vCPU count and <vcpus> agree with which @slots are plugged (QEMU
+ * is the truth: a guest may release a vCPU after we stopped waiting for it). */
+void qemu_hotplug_def_sync_vcpus(DomainDef *def, GPtrArray *slots);
+
+/* ---- the driver's side (qemu-driver.c, qemu-run.c) ---- */
+
+/* virDomainSetVcpusFlags with VIR_DOMAIN_AFFECT_LIVE in @flags (resolved; CONFIG may be
+ * there too): plug or unplug vCPUs of @dom (locked) until @nvcpus run. Takes the job.
+ * Errors: VIR_ERR_INVALID_ARG above the maximum, VIR_ERR_OPERATION_TIMEOUT naming the
+ * vCPU the guest did not release in time, QEMU's own words when it refuses. */
+gboolean qemu_hotplug_set_vcpus(QemuDriver *drv, QemuDomain *dom, unsigned int nvcpus,
+                                unsigned int flags, GError **error);
+
+/* virDomainSetMemoryFlags with VIR_DOMAIN_AFFECT_LIVE in @flags (resolved): set the
+ * balloon of @dom (locked) to @kib. Takes the job. Errors: VIR_ERR_INVALID_ARG above the
+ * maximum, VIR_ERR_OPERATION_INVALID without a balloon device. */
+gboolean qemu_hotplug_set_memory(QemuDriver *drv, QemuDomain *dom, guint64 kib,
+                                 unsigned int flags, GError **error);
+
+/* QEMU's DEVICE_DELETED for QOM @path arrived for @dom (locked, @path its QEMU's): it
+ * ends the vCPU removal a call waits for, or one that timed out earlier. */
+void qemu_hotplug_device_deleted(QemuDriver *drv, QemuDomain *dom, const char *path);
+
+/* @dom (locked) stopped: forget its vCPU removals. */
+void qemu_hotplug_stopped(QemuDomain *dom);
+
+/* Before the guest runs: give @proc's balloon the target and statistics period of @live
+ * (<currentMemory>, <memballoon><stats period>). */
+gboolean qemu_hotplug_start(QemuProcess *proc, const DomainDef *live, GError **error);
+
+/* domain_set_vcpu, domain_set_memory_stats_period. */
+void qemu_hotplug_fill_vtable(VirtDriver *vt);

@@ -1,0 +1,282 @@
+#!/usr/bin/python3
+"""Live vCPU hot-plug and the memory balloon through real virsh against real QEMU (TCG)
+and the test guest: setvcpus/setvcpu --live, setmem --live, dommemstat --period.
+
+What is checked is what really happened: QEMU's own view (query-cpus-fast, query-balloon
+through qemu-monitor-command), the guest's (/sys/devices/system/cpu/online over its
+serial shell), the host's (the vCPU thread in vcpuN/ of the domain's cgroup) and the live
+and persistent XML. Every message virtd words itself is pinned here."""
+import json
+import os
+import re
+import struct
+import subprocess
+import time
+import uuid
+
+import libvirt
+
+import virtd
+
+UNPLUG_TIMEOUT_S = 10  # qemu-hotplug.c VCPU_UNPLUG_TIMEOUT_MS
+
+
+def hotplug_xml(name, balloon="<memballoon model='virtio'><stats period='3'/></memballoon>"):
+    g = virtd.guest()
+    return (f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>256</memory>"
+            "<currentMemory unit='MiB'>240</currentMemory><vcpu current='1'>4</vcpu>"
+            "<os><type arch='x86_64'>hvm</type>"
+            f"<kernel>{g['KERNEL']}</kernel><initrd>{g['INITRD']}</initrd>"
+            f"<cmdline>{g['CMDLINE']}</cmdline></os><features><acpi/></features>"
+            f"<devices><serial type='pty'/><console type='pty'/>{balloon}</devices></domain>")
+
+
+def usable_cgroups():
+    probe = virtd.vm_cgroup("cpu", 0, "probe")
+    return os.geteuid() == 0 and os.access(os.path.dirname(os.path.dirname(probe)), os.W_OK)
+
+
+class HotplugTest(virtd.DaemonTestCase):
+
+    def setUp(self):
+        virtd.guest()  # skips when QEMU or the guest cannot be had
+        super().setUp()
+
+    def define(self, name, **kw):
+        path = os.path.join(self.d.root, f"{name}.xml")
+        with open(path, "w") as f:
+            f.write(hotplug_xml(name, **kw))
+        self.d.virsh("define", path)
+
+    def fails(self, *args, message, timeout=30):
+        res = self.d.virsh(*args, check=False, timeout=timeout)
+        self.assertNotEqual(res.returncode, 0, res.stdout)
+        self.assertIn(message, res.stderr)
+
+    def qmp(self, name, command, **arguments):
+        cmd = {"execute": command, "arguments": arguments} if arguments else {"execute": command}
+        out = self.d.virsh("qemu-monitor-command", name, json.dumps(cmd)).stdout
+        return json.loads(out)["return"]
+
+    def vcpu_threads(self, name):
+        """{cpu-index: thread-id} from QEMU."""
+        return {c["cpu-index"]: c["thread-id"] for c in self.qmp(name, "query-cpus-fast")}
+
+    def live_vcpus(self, name):
+        return int(self.d.virsh("vcpucount", name, "--live", "--current").stdout)
+
+    def balloon_kib(self, name):
+        return self.qmp(name, "query-balloon")["actual"] // 1024
+
+    def xml(self, name, *flags):
+        return self.d.virsh("dumpxml", name, *flags).stdout
+
+    def guest_online(self, pty, bring_up=None):
+        """The guest's /sys/devices/system/cpu/online, after it brought CPU @bring_up
+        online (it does not on its own: no udev), once its kernel has seen it."""
+        marker = uuid.uuid4().hex[:8]
+        cpu = f"/sys/devices/system/cpu/cpu{bring_up}/online"
+        setup = (f"while [ ! -e {cpu} ]; do sleep 0.1; done; echo 1 > {cpu};"
+                 if bring_up is not None else "")
+        pty.write(f"{setup} echo {marker} $(cat /sys/devices/system/cpu/online)\n")
+        m = pty.expect(rf"^{marker} (\S+)\n", 15)  # the whole line
+        self.assertIsNotNone(m, pty.text[-500:])
+        return m.group(1)
+
+    def assert_vcpu_group(self, dom_id, name, vcpu, tid):
+        """vCPU @vcpu's thread @tid is alone in its vcpuN/ group (None: the group is gone),
+        on the v1 hierarchies that have vCPU groups or on the unified one."""
+        for controller in ["cpu", "cpuacct", "cpuset"]:
+            group = os.path.join(virtd.vm_cgroup(controller, dom_id, name), f"vcpu{vcpu}")
+            if tid is None:
+                self.assertFalse(os.path.exists(group), group)
+                continue
+            tasks = os.path.join(group, "tasks")
+            if not os.path.exists(tasks):
+                tasks = os.path.join(group, "cgroup.threads")
+            self.assertEqual(virtd.read_ids(tasks), {tid}, tasks)
+
+    def raw_error(self, proc, name, payload):
+        """The message of the error a raw call @proc on domain @name gets (for what the
+        client library refuses to send)."""
+        dom_uuid = uuid.UUID(self.d.virsh("domuuid", name).stdout.strip()).bytes
+        client = virtd.RawClient(self.d.sock)
+        try:
+            client.open()
+            pkt = client.call(proc, virtd.xdr_string(name) + dom_uuid + struct.pack(">i", -1)
+                              + payload)
+            self.assertEqual(pkt[4], virtd.ERROR)
+            return virtd.decode_error(pkt[5])[2]
+        finally:
+            client.close()
+
+    def test_refusals_without_guest(self):
+        self.define("hp0", balloon="<memballoon model='none'/>")
+        # Shut off: nothing live to change.
+        not_running = "Requested operation is not valid: domain is not running"
+        self.fails("setvcpus", "hp0", "2", "--live", message=not_running)
+        self.fails("setvcpu", "hp0", "1", "--enable", "--live", message=not_running)
+        self.fails("setmem", "hp0", "100M", "--live", message=not_running)
+        self.fails("setvcpu", "hp0", "1", "--enable", "--config",
+                   message="Operation not supported: single vCPUs cannot be enabled or "
+                           "disabled in the persistent configuration: use setvcpus --config "
+                           "to change their number")
+        no_balloon = ("Requested operation is not valid: domain 'hp0' has no memory balloon "
+                      "(<memballoon model='none'>)")
+        self.fails("dommemstat", "hp0", "--period", "5", "--config", message=no_balloon)
+        # Zero vCPUs and a negative period never leave virsh or the client library; virtd
+        # refuses them too.
+        self.fails("setvcpus", "hp0", "0", "--config", message="Can't set 0 processors")
+        self.assertEqual(self.raw_error(199, "hp0", struct.pack(">II", 0, 0)),
+                         "invalid argument: the number of vCPUs must not be zero")
+        self.assertEqual(self.raw_error(308, "hp0", struct.pack(">iI", -1, 0)),
+                         "invalid argument: the memory statistics period must not be "
+                         "negative, not -1")
+
+        self.d.virsh("start", "hp0", "--paused")
+        self.fails("setmem", "hp0", "100M", "--live", message=no_balloon)
+        self.fails("dommemstat", "hp0", "--period", "5", "--live", message=no_balloon)
+
+        # Plugging needs nothing from the guest; unplugging needs its ACPI, which a guest
+        # that never ran has not switched on: QEMU says so.
+        self.d.virsh("setvcpus", "hp0", "2", "--live")
+        self.assertEqual(len(self.qmp("hp0", "query-cpus-fast")), 2)
+        self.assertEqual(self.live_vcpus("hp0"), 2)
+        # The live count is in the status file: a restarted daemon still knows it.
+        self.d.stop()
+        self.d.start()
+        self.assertEqual(self.live_vcpus("hp0"), 2)
+        config = self.d.virsh("vcpucount", "hp0", "--config", "--current").stdout
+        self.assertEqual(config.strip(), "1")
+        self.fails("setvcpus", "hp0", "1", "--live",
+                   message="operation failed: QEMU command 'device_del' failed: acpi: device "
+                           "unplug request for not supported device type: qemu64-x86_64-cpu")
+        self.assertEqual(self.live_vcpus("hp0"), 2)
+        self.d.virsh("destroy", "hp0")
+
+    def test_vcpus_and_balloon(self):
+        self.define("hp1")
+        self.d.virsh("start", "hp1")
+        dom_id = self.d.virsh("domid", "hp1").stdout.strip()
+        cgroups = usable_cgroups()
+        pty = virtd.PtyReader(virtd.serial_pty(self.d, "hp1"))
+        self.addCleanup(pty.close)
+        self.assertIsNotNone(pty.expect(virtd.guest()["READY"], 60), pty.text[-500:])
+        libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors are checked
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        dom = conn.lookupByName("hp1")
+
+        # The balloon got <currentMemory> and the statistics period at start.
+        self.assertEqual(self.qmp("hp1", "qom-get", path="/machine/peripheral/balloon0",
+                                  property="guest-stats-polling-interval"), 3)
+        self.assertTrue(virtd.wait_for(lambda: self.balloon_kib("hp1") == 240 * 1024, 20))
+
+        # Hot-add, live and in the config.
+        self.assertEqual(self.live_vcpus("hp1"), 1)
+        self.d.virsh("setvcpus", "hp1", "2", "--live", "--config")
+        self.assertEqual(self.live_vcpus("hp1"), 2)
+        threads = self.vcpu_threads("hp1")
+        self.assertEqual(sorted(threads), [0, 1])
+        self.assertEqual(self.guest_online(pty, 1), "0-1")
+        if cgroups:
+            self.assert_vcpu_group(dom_id, "hp1", 1, threads[1])
+        self.assertIn("<vcpu placement='static' current='2'>4</vcpu>", self.xml("hp1"))
+        self.assertIn("<vcpu placement='static' current='2'>4</vcpu>",
+                      self.xml("hp1", "--inactive"))
+
+        self.fails("setvcpus", "hp1", "5", "--live",
+                   message="invalid argument: cannot give domain 'hp1' 5 vCPUs: its maximum "
+                           "is 4")
+        self.fails("setvcpus", "hp1", "2", "--guest",
+                   message="Operation not supported: changing the vCPUs a guest uses through "
+                           "its agent is not supported")
+        self.fails("setvcpu", "hp1", "0", "--disable", "--live",
+                   message="Requested operation is not valid: vCPU 0 of domain 'hp1' cannot "
+                           "be unplugged")
+        self.fails("setvcpu", "hp1", "5", "--enable", "--live",
+                   message="invalid argument: domain 'hp1' has no vCPU 5: its maximum is 4")
+
+        # Chosen vCPUs.
+        self.d.virsh("setvcpu", "hp1", "2-3", "--enable", "--live")
+        self.assertEqual(self.live_vcpus("hp1"), 4)
+        threads = self.vcpu_threads("hp1")
+        self.assertEqual(sorted(threads), [0, 1, 2, 3])
+        self.assertEqual(self.guest_online(pty, 2), "0-2")
+        self.assertEqual(self.guest_online(pty, 3), "0-3")
+        if cgroups:
+            self.assert_vcpu_group(dom_id, "hp1", 3, threads[3])
+
+        # The balloon, through virsh and the legacy call (live).
+        self.d.virsh("setmem", "hp1", "200M", "--live", "--config")
+        self.assertTrue(virtd.wait_for(lambda: self.balloon_kib("hp1") == 200 * 1024, 20))
+        stat = self.d.virsh("dommemstat", "hp1").stdout
+        self.assertRegex(stat, r"(?m)^actual 204800$")
+        self.assertIn("<currentMemory unit='KiB'>204800</currentMemory>", self.xml("hp1"))
+        self.assertIn("<currentMemory unit='KiB'>204800</currentMemory>",
+                      self.xml("hp1", "--inactive"))
+        dom.setMemory(220 * 1024)
+        self.assertTrue(virtd.wait_for(lambda: self.balloon_kib("hp1") == 220 * 1024, 20))
+        self.assertIn("<currentMemory unit='KiB'>225280</currentMemory>", self.xml("hp1"))
+        self.assertIn("<currentMemory unit='KiB'>204800</currentMemory>",
+                      self.xml("hp1", "--inactive"))
+        self.fails("setmem", "hp1", "300M", "--live",
+                   message="invalid argument: cannot set memory to 307200 KiB: the maximum is "
+                           "262144 KiB")
+
+        self.d.virsh("dommemstat", "hp1", "--period", "5", "--live")
+        self.assertEqual(self.qmp("hp1", "qom-get", path="/machine/peripheral/balloon0",
+                                  property="guest-stats-polling-interval"), 5)
+        self.d.virsh("dommemstat", "hp1", "--period", "7", "--config")
+        self.assertIn("<stats period='5'/>", self.xml("hp1"))
+        self.assertIn("<stats period='7'/>", self.xml("hp1", "--inactive"))
+
+        # Hot-remove: the guest ejects on the ACPI request.
+        self.d.virsh("setvcpu", "hp1", "3", "--disable", "--live")
+        self.assertEqual(self.live_vcpus("hp1"), 3)
+        self.assertEqual(sorted(self.vcpu_threads("hp1")), [0, 1, 2])
+        self.assertEqual(self.guest_online(pty), "0-2")
+        if cgroups:
+            self.assert_vcpu_group(dom_id, "hp1", 3, None)
+        self.assertIn("<vcpu placement='static' current='3'>4</vcpu>", self.xml("hp1"))
+
+        # QEMU 7.2 under TCG dies on a plug after an unplug: refused, the guest lives on.
+        self.fails("setvcpus", "hp1", "4", "--live",
+                   message="Operation not supported: cannot plug vCPU 3 into domain 'hp1': "
+                           "QEMU without KVM crashes when a vCPU is plugged after one was "
+                           "unplugged (restart the domain first)")
+        self.assertEqual(self.d.virsh("domstate", "hp1").stdout.strip(), "running")
+
+        # A guest that does not release the vCPU (paused): bounded wait, named vCPU.
+        self.d.virsh("suspend", "hp1")
+        started = time.monotonic()
+        with self.assertRaises(libvirt.libvirtError) as caught:
+            dom.setVcpus(2)  # the legacy call: live
+        self.assertLess(time.monotonic() - started, UNPLUG_TIMEOUT_S + 5)
+        self.assertIn("Timed out during operation: the guest of domain 'hp1' did not release "
+                      f"vCPU 2 within {UNPLUG_TIMEOUT_S} s", str(caught.exception))
+        self.assertEqual(self.live_vcpus("hp1"), 3)
+        # Resumed, it handles the eject it was asked for: the late release is recorded.
+        self.d.virsh("resume", "hp1")
+        self.assertTrue(virtd.wait_for(lambda: sorted(self.vcpu_threads("hp1")) == [0, 1], 15))
+        self.assertTrue(virtd.wait_for(lambda: self.live_vcpus("hp1") == 2, 5))
+        self.assertEqual(self.guest_online(pty), "0-1")
+        if cgroups:
+            self.assert_vcpu_group(dom_id, "hp1", 2, None)
+
+        # A domain destroyed while a removal waits for its (paused) guest: the wait ends.
+        self.d.virsh("suspend", "hp1")
+        waiting = subprocess.Popen(["virsh", "-q", "-c", self.d.uri, "setvcpus", "hp1", "1",
+                                    "--live"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        self.addCleanup(waiting.wait)
+        time.sleep(1)
+        self.d.virsh("destroy", "hp1")
+        _, err = waiting.communicate(timeout=10)
+        self.assertNotEqual(waiting.returncode, 0)
+        self.assertIn("operation failed: domain 'hp1' stopped while its vCPUs were being "
+                      "changed", err)
+
+
+if __name__ == "__main__":
+    virtd.main()

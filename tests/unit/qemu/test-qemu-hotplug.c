@@ -1,0 +1,241 @@
+/* vCPU hot-plug: canned query-hotpluggable-cpus replies (as QEMU 7.2 sends them under
+ * TCG) -> slots in vCPU order, plans, device_add arguments, DEVICE_DELETED matching and
+ * the live definition's vCPU count and <vcpus>. */
+#include <string.h>
+
+#include "daemon/util/virt-error.h"
+#include "drivers/qemu/qemu-hotplug.h"
+
+static json_object *
+parse(const char *text)
+{
+    json_object *obj = json_tokener_parse(text);
+    g_assert_nonnull(obj);
+    return obj;
+}
+
+/* pc, -smp 2,sockets=4,dies=1,cores=1,threads=1,maxcpus=4 with vcpu3 hot-added: QEMU
+ * lists the slots from the last one, boot CPUs under /machine/unattached. */
+static const char *slots_reply =
+    "[{\"props\": {\"core-id\": 0, \"thread-id\": 0, \"socket-id\": 3}, \"vcpus-count\": 1,"
+    "  \"qom-path\": \"/machine/peripheral/vcpu3\", \"type\": \"qemu64-x86_64-cpu\"},"
+    " {\"props\": {\"core-id\": 0, \"thread-id\": 0, \"socket-id\": 2}, \"vcpus-count\": 1,"
+    "  \"type\": \"qemu64-x86_64-cpu\"},"
+    " {\"props\": {\"core-id\": 0, \"thread-id\": 0, \"socket-id\": 1}, \"vcpus-count\": 1,"
+    "  \"qom-path\": \"/machine/unattached/device[2]\", \"type\": \"qemu64-x86_64-cpu\"},"
+    " {\"props\": {\"core-id\": 0, \"thread-id\": 0, \"socket-id\": 0}, \"vcpus-count\": 1,"
+    "  \"qom-path\": \"/machine/unattached/device[0]\", \"type\": \"qemu64-x86_64-cpu\"}]";
+
+static GPtrArray *
+canned_slots(void)
+{
+    json_object *reply = parse(slots_reply);
+    g_autoptr(GError) err = NULL;
+    GPtrArray *slots = qemu_hotplug_parse_slots(reply, &err);
+    g_assert_no_error(err);
+    json_object_put(reply);
+    return slots;
+}
+
+static const QemuVcpuSlot *
+slot(GPtrArray *slots, guint i)
+{
+    return g_ptr_array_index(slots, i);
+}
+
+static void
+test_parse_slots(void)
+{
+    g_autoptr(GPtrArray) slots = canned_slots();
+    g_assert_cmpuint(slots->len, ==, 4);
+    for (guint i = 0; i < 4; i++) {
+        g_assert_cmpuint(slot(slots, i)->index, ==, i);
+        g_assert_cmpstr(slot(slots, i)->type, ==, "qemu64-x86_64-cpu");
+    }
+    g_assert_cmpstr(slot(slots, 0)->qom_path, ==, "/machine/unattached/device[0]");
+    g_assert_cmpstr(slot(slots, 1)->qom_path, ==, "/machine/unattached/device[2]");
+    g_assert_null(slot(slots, 2)->qom_path);
+    g_assert_cmpstr(slot(slots, 3)->qom_path, ==, "/machine/peripheral/vcpu3");
+    g_assert_cmpuint(qemu_hotplug_count_plugged(slots), ==, 3);
+}
+
+/* Threads and cores order inside sockets: vCPU numbers follow the topology. */
+static void
+test_parse_slots_topology(void)
+{
+    json_object *reply = parse(
+        "[{\"props\": {\"core-id\": 1, \"thread-id\": 1, \"socket-id\": 1, \"die-id\": 0},"
+        "  \"vcpus-count\": 1, \"type\": \"t\"},"
+        " {\"props\": {\"core-id\": 0, \"thread-id\": 1, \"socket-id\": 1, \"die-id\": 0},"
+        "  \"vcpus-count\": 1, \"type\": \"t\"},"
+        " {\"props\": {\"core-id\": 1, \"thread-id\": 0, \"socket-id\": 0, \"die-id\": 0},"
+        "  \"vcpus-count\": 1, \"type\": \"t\"},"
+        " {\"props\": {\"core-id\": 0, \"thread-id\": 0, \"socket-id\": 1, \"die-id\": 0},"
+        "  \"vcpus-count\": 1, \"type\": \"t\"}]");
+    g_autoptr(GPtrArray) slots = qemu_hotplug_parse_slots(reply, NULL);
+    json_object_put(reply);
+    g_assert_nonnull(slots);
+    static const int want[][3] = { {0, 1, 0}, {1, 0, 0}, {1, 0, 1}, {1, 1, 1} };
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        json_object *props = slot(slots, i)->props, *v = NULL;
+        json_object_object_get_ex(props, "socket-id", &v);
+        g_assert_cmpint(json_object_get_int(v), ==, want[i][0]);
+        json_object_object_get_ex(props, "core-id", &v);
+        g_assert_cmpint(json_object_get_int(v), ==, want[i][1]);
+        json_object_object_get_ex(props, "thread-id", &v);
+        g_assert_cmpint(json_object_get_int(v), ==, want[i][2]);
+    }
+}
+
+static void
+test_parse_slots_errors(void)
+{
+    static const char *malformed[] = {
+        "{}",
+        "[{\"vcpus-count\": 1, \"type\": \"t\"}]",
+        "[{\"props\": {}, \"vcpus-count\": 1}]",
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(malformed); i++) {
+        json_object *reply = parse(malformed[i]);
+        g_autoptr(GError) err = NULL;
+        g_assert_null(qemu_hotplug_parse_slots(reply, &err));
+        g_assert_error(err, virt_error_quark(VIR_FROM_QEMU), VIR_ERR_OPERATION_FAILED);
+        g_assert_cmpstr(err->message, ==,
+                        "QEMU gave a malformed reply to 'query-hotpluggable-cpus'");
+        json_object_put(reply);
+    }
+    g_autoptr(GError) err = NULL;
+    g_assert_null(qemu_hotplug_parse_slots(NULL, &err));
+    g_assert_error(err, virt_error_quark(VIR_FROM_QEMU), VIR_ERR_OPERATION_FAILED);
+
+    /* ppc-like machines plug whole cores. */
+    json_object *reply = parse("[{\"props\": {\"core-id\": 8}, \"vcpus-count\": 8, "
+                               "\"type\": \"power9_v2.0-spapr-cpu-core\"}]");
+    g_clear_error(&err);
+    g_assert_null(qemu_hotplug_parse_slots(reply, &err));
+    g_assert_error(err, virt_error_quark(VIR_FROM_QEMU), VIR_ERR_OPERATION_UNSUPPORTED);
+    g_assert_cmpstr(err->message, ==,
+                    "QEMU plugs the vCPUs of this machine in groups of 8, which is not "
+                    "supported");
+    json_object_put(reply);
+}
+
+static void
+assert_plan(GArray *plan, const guint *want, guint n)
+{
+    g_assert_cmpuint(plan->len, ==, n);
+    for (guint i = 0; i < n; i++)
+        g_assert_cmpuint(g_array_index(plan, guint, i), ==, want[i]);
+}
+
+static void
+test_plan_count(void)
+{
+    g_autoptr(GPtrArray) slots = canned_slots(); /* 0, 1, 3 plugged */
+    gboolean plug = FALSE;
+
+    g_autoptr(GArray) up = qemu_hotplug_plan_count(slots, 4, &plug);
+    g_assert_true(plug);
+    assert_plan(up, (const guint[]){2}, 1);
+
+    /* Unplug from the highest; vCPU 0 never goes. */
+    g_autoptr(GArray) down = qemu_hotplug_plan_count(slots, 1, &plug);
+    g_assert_false(plug);
+    assert_plan(down, (const guint[]){3, 1}, 2);
+
+    g_autoptr(GArray) same = qemu_hotplug_plan_count(slots, 3, &plug);
+    g_assert_cmpuint(same->len, ==, 0);
+
+    /* Asking for more than there are slots plugs what there is. */
+    g_autoptr(GArray) over = qemu_hotplug_plan_count(slots, 9, &plug);
+    assert_plan(over, (const guint[]){2}, 1);
+}
+
+static void
+test_add_args(void)
+{
+    g_autoptr(GPtrArray) slots = canned_slots();
+    json_object *args = qemu_hotplug_vcpu_add_args(slot(slots, 2), "vcpu2");
+    json_object *want = parse("{\"driver\": \"qemu64-x86_64-cpu\", \"id\": \"vcpu2\","
+                              " \"core-id\": 0, \"thread-id\": 0, \"socket-id\": 2}");
+    g_assert_true(json_object_equal(args, want));
+    json_object_put(args);
+    json_object_put(want);
+}
+
+static void
+test_path_is_removed(void)
+{
+    /* QEMU 7.2 reports an unplugged CPU only through its local APIC. */
+    g_assert_true(qemu_hotplug_path_is_removed("/machine/peripheral/vcpu1",
+                                               "/machine/peripheral/vcpu1/lapic"));
+    g_assert_true(qemu_hotplug_path_is_removed("/machine/peripheral/vcpu1",
+                                               "/machine/peripheral/vcpu1"));
+    g_assert_false(qemu_hotplug_path_is_removed("/machine/peripheral/vcpu1",
+                                                "/machine/peripheral/vcpu10/lapic"));
+    g_assert_false(qemu_hotplug_path_is_removed("/machine/unattached/device[1]",
+                                                "/machine/unattached/device[12]/lapic"));
+    g_assert_false(qemu_hotplug_path_is_removed(NULL, "/machine/peripheral/vcpu1"));
+    g_assert_false(qemu_hotplug_path_is_removed("/machine/peripheral/vcpu1", NULL));
+}
+
+static DomainDef *
+def_with_vcpus(const char *vcpus_elem)
+{
+    g_autofree char *xml = g_strdup_printf(
+        "<domain type='qemu'><name>hp</name><memory unit='MiB'>64</memory>"
+        "<vcpu current='2'>4</vcpu>%s<os><type arch='x86_64'>hvm</type></os></domain>",
+        vcpus_elem);
+    g_autoptr(GError) err = NULL;
+    DomainDef *def = domain_def_parse(xml, 0, &err);
+    g_assert_no_error(err);
+    return def;
+}
+
+static void
+test_def_vcpus(void)
+{
+    g_autoptr(DomainDef) def = def_with_vcpus(
+        "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"
+        "<vcpu id='1' enabled='yes' hotpluggable='no'/>"
+        "<vcpu id='2' enabled='no' hotpluggable='yes'/>"
+        "<vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus>");
+    qemu_hotplug_def_set_vcpu(def, 2, TRUE);
+    g_assert_cmpuint(domain_def_get_vcpus_current(def), ==, 3);
+    qemu_hotplug_def_set_vcpu(def, 1, FALSE);
+    g_assert_cmpuint(domain_def_get_vcpus_current(def), ==, 2);
+    g_autofree char *xml = domain_def_format(def, -1, 0);
+    g_assert_nonnull(strstr(xml, "<vcpu placement='static' current='2'>4</vcpu>"));
+    g_assert_nonnull(strstr(xml, "<vcpu id='1' enabled='no' hotpluggable='no'/>"));
+    g_assert_nonnull(strstr(xml, "<vcpu id='2' enabled='yes' hotpluggable='yes'/>"));
+
+    /* QEMU is the truth: 0, 1 and 3 are plugged. */
+    g_autoptr(GPtrArray) slots = canned_slots();
+    qemu_hotplug_def_sync_vcpus(def, slots);
+    g_assert_cmpuint(domain_def_get_vcpus_current(def), ==, 3);
+    g_autofree char *synced = domain_def_format(def, -1, 0);
+    g_assert_nonnull(strstr(synced, "<vcpu id='1' enabled='yes' hotpluggable='no'/>"));
+    g_assert_nonnull(strstr(synced, "<vcpu id='2' enabled='no' hotpluggable='yes'/>"));
+    g_assert_nonnull(strstr(synced, "<vcpu id='3' enabled='yes' hotpluggable='yes'/>"));
+
+    /* Without <vcpus>, only the count. */
+    g_autoptr(DomainDef) plain = def_with_vcpus("");
+    qemu_hotplug_def_set_vcpu(plain, 2, TRUE);
+    g_assert_cmpuint(domain_def_get_vcpus_current(plain), ==, 3);
+    qemu_hotplug_def_sync_vcpus(plain, slots);
+    g_assert_cmpuint(domain_def_get_vcpus_current(plain), ==, 3);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/qemu-hotplug/parse-slots", test_parse_slots);
+    g_test_add_func("/qemu-hotplug/parse-slots-topology", test_parse_slots_topology);
+    g_test_add_func("/qemu-hotplug/parse-slots-errors", test_parse_slots_errors);
+    g_test_add_func("/qemu-hotplug/plan-count", test_plan_count);
+    g_test_add_func("/qemu-hotplug/add-args", test_add_args);
+    g_test_add_func("/qemu-hotplug/path-is-removed", test_path_is_removed);
+    g_test_add_func("/qemu-hotplug/def-vcpus", test_def_vcpus);
+    return g_test_run();
+}
