@@ -43,7 +43,6 @@ struct _QemuCaps {
     GArray *cpus_tcg;    /* QemuCpuModel */
     GArray *cpus_kvm;    /* QemuCpuModel, empty without KVM */
     GHashTable *devices; /* QOM type names */
-    json_object *replies;
 };
 
 /* The x86 CPU models libvirt knows, with their vendors; QEMU's other names (versioned
@@ -112,7 +111,6 @@ qemu_caps_unref(QemuCaps *caps)
     g_array_unref(caps->cpus_tcg);
     g_array_unref(caps->cpus_kvm);
     g_hash_table_unref(caps->devices);
-    json_object_put(caps->replies);
     g_free(caps);
 }
 
@@ -132,12 +130,6 @@ const char *
 qemu_caps_get_arch(const QemuCaps *caps)
 {
     return caps->arch;
-}
-
-json_object *
-qemu_caps_get_replies(const QemuCaps *caps)
-{
-    return caps->replies;
 }
 
 gboolean
@@ -290,7 +282,6 @@ qemu_caps_new_from_replies(const char *binary, json_object *replies,
 
     caps->refs = 1;
     caps->binary = g_strdup(binary);
-    caps->replies = json_object_get(replies);
     caps->machines = g_ptr_array_new_with_free_func((GDestroyNotify)qemu_machine_free);
     caps->devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     caps->cpus_tcg = g_array_new(FALSE, FALSE, sizeof(QemuCpuModel));
@@ -557,7 +548,7 @@ qemu_caps_cache_load(const char *path, json_object *identity, gboolean kvm_usabl
 
 static void
 qemu_caps_cache_store(const char *cache_dir, const char *path, json_object *identity,
-                      const QemuCaps *caps, gboolean kvm_probed)
+                      const QemuCaps *caps, json_object *replies, gboolean kvm_probed)
 {
     g_autoptr(GError) local = NULL;
     json_object *root = json_object_new_object();
@@ -567,7 +558,7 @@ qemu_caps_cache_store(const char *cache_dir, const char *path, json_object *iden
     json_object_object_add(root, "binary", json_object_get(identity));
     json_object_object_add(root, "qemu-version", json_object_new_int64((gint64)caps->version));
     json_object_object_add(root, "kvm-probed", json_object_new_boolean(kvm_probed));
-    json_object_object_add(root, "replies", json_object_get(caps->replies));
+    json_object_object_add(root, "replies", json_object_get(replies));
     text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
     if (!file_make_dirs(cache_dir, 0755, &local) ||
         !file_write_atomic(path, text, strlen(text), 0644, &local))
@@ -630,9 +621,9 @@ qemu_caps_new_for_binary(const char *binary, const char *cache_dir, GError **err
     }
 
     caps = qemu_caps_new_from_replies(binary, replies, &facts, error);
-    json_object_put(replies);
     if (caps && cache_path)
-        qemu_caps_cache_store(cache_dir, cache_path, identity, caps, facts.kvm_usable);
+        qemu_caps_cache_store(cache_dir, cache_path, identity, caps, replies, facts.kvm_usable);
+    json_object_put(replies); /* only the cache keeps them: parsed, they cost ~1.5 MiB */
     json_object_put(identity);
     return caps;
 }

@@ -62,14 +62,10 @@ void qemu_caps_host_facts(QemuHostFacts *ret_facts);
 /* Build capabilities from parsed QMP replies, without any process: @replies is an object
  * mapping each probe command ("query-version", "query-target", "query-machines",
  * "query-cpu-definitions", "query-kvm", "qom-list-types", and optionally
- * "query-cpu-definitions-kvm" from a probe under KVM) to its "return" value (borrowed; a
- * reference is kept). Errors: VIR_FROM_QEMU / VIR_ERR_OPERATION_FAILED when a reply is
+ * "query-cpu-definitions-kvm" from a probe under KVM) to its "return" value (borrowed). Errors: VIR_FROM_QEMU / VIR_ERR_OPERATION_FAILED when a reply is
  * missing or malformed. */
 QemuCaps *qemu_caps_new_from_replies(const char *binary, json_object *replies,
                                      const QemuHostFacts *facts, GError **error);
-
-/* The replies @caps was built from (borrowed). */
-json_object *qemu_caps_get_replies(const QemuCaps *caps);
 
 /* Like qemu_caps_format_capabilities() with one guest per element of @caps (e.g. the i686
  * and x86_64 emulators), in the order given. */

@@ -217,7 +217,13 @@ test_real_probe_and_cache(void)
     g_assert_cmpint(st1.st_mtim.tv_sec, ==, st2.st_mtim.tv_sec);
     g_assert_cmpint(st1.st_mtim.tv_nsec, ==, st2.st_mtim.tv_nsec);
     g_assert_cmpuint(qemu_caps_get_version(c1), ==, qemu_caps_get_version(c2));
-    g_assert_true(json_object_equal(qemu_caps_get_replies(c1), qemu_caps_get_replies(c2)));
+    /* What the cache gave is what the probe gave. */
+    g_autofree char *dom1 = qemu_caps_format_domain_capabilities(c1, NULL, NULL, NULL, "qemu",
+                                                                 &err);
+    g_autofree char *dom2 = qemu_caps_format_domain_capabilities(c2, NULL, NULL, NULL, "qemu",
+                                                                 &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(dom1, ==, dom2);
 
     /* Touching the binary changes its identity: the cache is rebuilt (a new file). */
     g_usleep(10000);
