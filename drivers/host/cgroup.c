@@ -25,7 +25,7 @@
 
 #define CGROUP_DEFAULT_PARTITION "/machine"
 #define CGROUP_MACHINE_NAME_MAX 64
-#define CGROUP_REMOVE_TRIES 50       /* x 20 ms: how long a busy group may stay busy */
+#define CGROUP_REMOVE_WAIT_MS 1000   /* how long a busy group may stay busy */
 #define CGROUP_PERIOD_MIN 1000
 #define CGROUP_PERIOD_MAX 1000000
 #define CGROUP_QUOTA_MIN 1000
@@ -472,16 +472,19 @@ cgroup_remove_dir(CgroupHost *host, const char *dir, GError **error)
             return FALSE;
     }
     remove_plain_files(dir);
-    for (int i = 0;; i++) {
+    /* Busy while the last threads of a QEMU that just exited leave it: usually for a
+     * millisecond or two, so wait 1 ms, then twice as long each time (at most 20 ms). */
+    gint64 deadline = g_get_monotonic_time() + CGROUP_REMOVE_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+    for (gulong wait_us = 1000;; wait_us = MIN(wait_us * 2, 20 * 1000)) {
         if (rmdir(dir) == 0) {
             test_hook(host, "rmdir", dir, NULL);
             return TRUE;
         }
         if (errno == ENOENT)
             return TRUE;
-        if (errno != EBUSY || i + 1 >= CGROUP_REMOVE_TRIES)
+        if (errno != EBUSY || g_get_monotonic_time() >= deadline)
             break;
-        g_usleep(20 * 1000);
+        g_usleep(wait_us);
     }
     virt_error_set_errno(error, VIR_FROM_CGROUP, errno, _("cannot remove cgroup '%s'"), dir);
     return FALSE;
