@@ -2475,6 +2475,12 @@ domain_def_check(const DomainDef *def, GError **error)
                     _("maxMemory %" G_GUINT64_FORMAT " KiB is smaller than memory %"
                       G_GUINT64_FORMAT " KiB"),
                     def->max_memory_kib, def->memory_kib);
+    const char *hard = def->memtune[DOMAIN_MEMTUNE_HARD_LIMIT];
+    const char *swap = def->memtune[DOMAIN_MEMTUNE_SWAP_HARD_LIMIT];
+    if (hard && swap && g_ascii_strtoull(swap, NULL, 10) < g_ascii_strtoull(hard, NULL, 10))
+        return fail(error, VIR_ERR_XML_ERROR,
+                    _("memtune swap_hard_limit %s KiB is smaller than hard_limit %s KiB"),
+                    swap, hard);
     if (def->on_poweroff == DOMAIN_LIFECYCLE_PRESERVE ||
         def->on_reboot == DOMAIN_LIFECYCLE_PRESERVE)
         return fail(error, VIR_ERR_CONFIG_UNSUPPORTED,
