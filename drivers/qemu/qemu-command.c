@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "daemon/util/virt-error.h"
+#include "drivers/host/numa.h"
 #include "drivers/qemu/qemu-command.h"
 #include "xml/domain-conf-priv.h"
 
@@ -185,6 +186,49 @@ controller_find(const DomainDef *def, const char *type, int index)
 
 /* ---- machine, accelerator, CPU, memory --------------------------------------------- */
 
+/* numatune modes QEMU enforces through the memory policy of its RAM (strict and
+ * restrictive are enforced by the cgroup's cpuset.mems instead): QEMU's policy name. */
+static const char *
+numa_policy(const char *mode)
+{
+    if (g_strcmp0(mode, "interleave") == 0)
+        return "interleave";
+    if (g_strcmp0(mode, "preferred") == 0)
+        return "preferred";
+    return NULL;
+}
+
+/* The guest RAM of a domain without NUMA cells needs its own backend object to carry a
+ * memory policy: does it? */
+static gboolean
+ram_needs_backend(const DomainDef *def)
+{
+    return (!def->cpu.cells || def->cpu.cells->len == 0) && def->numa_memory_nodeset &&
+           numa_policy(def->numa_memory_mode);
+}
+
+/* ",host-nodes=A-B,host-nodes=C,policy=P" for @nodeset and @mode; nothing when @mode has
+ * no memory policy. */
+static gboolean
+prop_memory_policy(GString *s, const char *mode, const char *nodeset, GError **error)
+{
+    const char *policy = numa_policy(mode);
+    if (!policy || !nodeset)
+        return TRUE;
+    g_autoptr(GArray) nodes = numa_list_parse(nodeset, "nodeset", error);
+    if (!nodes)
+        return FALSE;
+    if (strcmp(policy, "preferred") == 0 && nodes->len != 1)
+        return unsupported(error, _("numatune mode 'preferred' takes one host node, not '%s'"),
+                           nodeset);
+    g_autofree char *canonical = numa_list_format(nodes);
+    g_auto(GStrv) ranges = g_strsplit(canonical, ",", -1);
+    for (guint i = 0; ranges[i]; i++)
+        prop(s, "host-nodes", ranges[i]);
+    prop(s, "policy", policy);
+    return TRUE;
+}
+
 static gboolean
 qemu_command_add_machine(QemuCommandBuilder *b, GError **error)
 {
@@ -215,6 +259,8 @@ qemu_command_add_machine(QemuCommandBuilder *b, GError **error)
     if (hpet && g_strcmp0(hpet->present, "no") == 0)
         g_string_append(s, ",hpet=off");
     prop(s, "acpi", feature_on(def, DOMAIN_FEATURE_ACPI) ? "on" : "off");
+    if (ram_needs_backend(def))
+        prop(s, "memory-backend", "pc.ram");
     add(b, "-machine", s->str);
 
     switch (def->virt_type) {
@@ -306,6 +352,14 @@ qemu_command_add_memory(QemuCommandBuilder *b, GError **error)
 
     if (memory_backing_has(def, "hugepages"))
         return unsupported(error, _("hugepages memory backing is not supported yet"));
+    if (ram_needs_backend(def)) {
+        g_autoptr(GString) ram = g_string_new(NULL);
+        g_string_printf(ram, "memory-backend-ram,id=pc.ram,size=%" G_GUINT64_FORMAT "k",
+                        def->memory_kib);
+        if (!prop_memory_policy(ram, def->numa_memory_mode, def->numa_memory_nodeset, error))
+            return FALSE;
+        add(b, "-object", ram->str);
+    }
     g_string_printf(s, "size=%" G_GUINT64_FORMAT "k", def->memory_kib);
     if (def->max_memory_kib > 0) {
         prop(s, "slots", def->max_memory_slots ? def->max_memory_slots : "0");
@@ -358,6 +412,18 @@ qemu_command_add_iothreads(QemuCommandBuilder *b, GError **error)
     return TRUE;
 }
 
+/* <numatune><memnode cellid=@id>, or NULL. */
+static const DomainMemnode *
+cell_memnode(const DomainDef *def, const char *id)
+{
+    for (guint i = 0; def->numa_memnodes && i < def->numa_memnodes->len; i++) {
+        const DomainMemnode *m = g_ptr_array_index(def->numa_memnodes, i);
+        if (g_strcmp0(m->cellid, id) == 0)
+            return m;
+    }
+    return NULL;
+}
+
 static gboolean
 qemu_command_add_numa(QemuCommandBuilder *b, GError **error)
 {
@@ -380,8 +446,14 @@ qemu_command_add_numa(QemuCommandBuilder *b, GError **error)
         g_autoptr(GString) node = g_string_new(NULL);
         g_auto(GStrv) ranges = g_strsplit(cell->cpus ? cell->cpus : "", ",", -1);
 
-        addf(b, "-object", "memory-backend-ram,id=ram-node%s,size=%" G_GUINT64_FORMAT "k",
-             id, cell->memory_kib);
+        g_autoptr(GString) ram = g_string_new(NULL);
+        g_string_printf(ram, "memory-backend-ram,id=ram-node%s,size=%" G_GUINT64_FORMAT "k",
+                        id, cell->memory_kib);
+        const DomainMemnode *memnode = cell_memnode(def, id);
+        if (!prop_memory_policy(ram, memnode ? memnode->mode : def->numa_memory_mode,
+                                memnode ? memnode->nodeset : def->numa_memory_nodeset, error))
+            return FALSE;
+        add(b, "-object", ram->str);
         g_string_printf(node, "node,nodeid=%s", id);
         for (guint j = 0; ranges[j]; j++) {
             g_strstrip(ranges[j]);

@@ -262,6 +262,23 @@ class PinTest(virtd.DaemonTestCase):
                    "exist on this host (it has 0)")
         self.assertEqual(self.d.virsh("domstate", "nn1").stdout.strip(), "shut off")
 
+    def test_memory_policy_modes(self):
+        """interleave and preferred reach QEMU's RAM as a memory policy (the kernel shows it
+        in numa_maps); strict is the cgroup's cpuset.mems."""
+        def ram_policy(pid):
+            with open(f"/proc/{pid}/numa_maps") as f:
+                # The guest RAM is the one mapping with an explicit policy.
+                return [line.split()[1] for line in f
+                        if line.split()[1].split(":")[0] in ("interleave", "prefer", "bind")]
+        for name, mode, want in (("mp1", "interleave", "interleave:0"),
+                                 ("mp2", "preferred", "prefer:0")):
+            self.define(name, extra=f"<numatune><memory mode='{mode}' nodeset='0'/></numatune>")
+            _, pid = self.start(name)
+            self.assertEqual(ram_policy(pid), [want], name)
+        self.define("mp3", extra="<numatune><memory mode='preferred' nodeset='0-1'/></numatune>")
+        self.fails("start", "mp3",
+                   message="numatune of domain 'mp3': NUMA node 1 does not exist on this host")
+
 
 if __name__ == "__main__":
     virtd.main()
