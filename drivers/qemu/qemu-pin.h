@@ -64,11 +64,11 @@ char *qemu_numa_auto_nodeset(const GArray *host_nodes, const DomainDef *def);
  * names host nodes (VIR_ERR_INVALID_ARG naming the missing ones) and resolve
  * placement='auto': the chosen nodes become @live's numatune nodeset (placement stays
  * 'auto', so the live XML and numatune show the choice) and, for <vcpu placement='auto'>,
- * their CPUs become @live's <vcpu cpuset>. qemu_cgroup_place() and qemu_cgroup_split() then applies both as it
- * applies static ones. */
+ * their CPUs become @live's <vcpu cpuset>. qemu_cgroup_place() and qemu_cgroup_split()
+ * then apply both as they apply static ones. */
 gboolean qemu_numa_prepare(QemuDriver *drv, DomainDef *live, GError **error);
 
-/* After qemu_cgroup_place() and qemu_cgroup_split() of @dom (QEMU @pid, live definition @live): each IOThread
+/* After qemu_cgroup_split() of @dom (QEMU @pid, live definition @live): each IOThread
  * that @live pins (<iothreadpin>) goes into its own iothreadN/ group with that pin.
  * Errors name the IOThread. */
 gboolean qemu_pin_start_iothreads(QemuDomain *dom, const DomainDef *live, pid_t pid,
