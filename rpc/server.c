@@ -47,16 +47,19 @@ typedef struct {
     gpointer tag;
 } ClientSource;
 
+#define RX_SIZE 4096 /* most calls and their arguments fit: one recv each */
+
 struct RpcClient {
     gint refs;
     RpcServer *srv;
     int fd;
     gboolean readonly_socket;
 
-    /* Loop thread only: framing of the packet being read. */
-    guint8 len_buf[PACKET_LEN_SIZE];
-    gsize len_have;
-    guint8 *body;
+    /* Loop thread only: framing. Small packets are read whole (often several at once)
+     * into rx; one longer than rx goes on into its own body buffer. */
+    guint8 rx[RX_SIZE];
+    gsize rx_len;   /* bytes in rx not parsed yet */
+    guint8 *body;   /* a long packet being read, NULL otherwise */
     gsize body_len;
     gsize body_have;
     ClientSource *source;
@@ -176,13 +179,17 @@ client_flush(RpcClient *client)
     return TRUE;
 }
 
+static gboolean client_parse_rx(RpcClient *client);
+
+/* On the loop thread: write what is queued; after a pause, hand over the packets that
+ * were read but not yet handed over. */
 static gboolean
 client_flush_idle(gpointer data)
 {
     RpcClient *client = data;
     if (client->source == NULL)
         return G_SOURCE_REMOVE; /* already dropped */
-    if (!client_flush(client))
+    if (!client_flush(client) || !client_parse_rx(client))
         client_drop(client);
     else
         client_update_condition(client);
@@ -333,9 +340,10 @@ keepalive_packet(int proc)
     return packet_encode(&h, NULL, NULL, NULL);
 }
 
-/* A whole packet has arrived: answer keepalive here, queue calls for the workers. */
+/* A whole packet has arrived (@body: header and payload, borrowed): answer keepalive here,
+ * queue calls for the workers. */
 static void
-client_handle_packet(RpcClient *client, guint8 *body, gsize body_len)
+client_handle_packet(RpcClient *client, const guint8 *body, gsize body_len)
 {
     RpcServer *srv = client->srv;
     PacketHeader h;
@@ -346,7 +354,6 @@ client_handle_packet(RpcClient *client, guint8 *body, gsize body_len)
             g_autoptr(GBytes) pong = keepalive_packet(KEEPALIVE_PROC_PONG);
             rpc_client_send(client, pong);
         }
-        g_free(body);
         return; /* a PONG needs nothing: any packet already reset the count */
     }
     if (h.type == PACKET_STREAM) {
@@ -354,23 +361,19 @@ client_handle_packet(RpcClient *client, guint8 *body, gsize body_len)
         if (srv->stream_packet)
             srv->stream_packet(client, &h, body + PACKET_HEADER_SIZE,
                                body_len - PACKET_HEADER_SIZE, srv->user_data);
-        g_free(body);
         return;
     }
 
     if (srv->try_inline && h.type == PACKET_CALL &&
         srv->try_inline(client, &h, body + PACKET_HEADER_SIZE, body_len - PACKET_HEADER_SIZE,
-                        srv->user_data)) {
-        g_free(body);
+                        srv->user_data))
         return;
-    }
 
     Call *call = g_new0(Call, 1);
     call->client = rpc_client_ref(client);
     call->header = h;
     call->len = body_len - PACKET_HEADER_SIZE;
     call->payload = g_memdup2(body + PACKET_HEADER_SIZE, call->len);
-    g_free(body);
 
     g_mutex_lock(&client->lock);
     client->inflight++;
@@ -385,20 +388,57 @@ client_handle_packet(RpcClient *client, guint8 *body, gsize body_len)
     g_thread_pool_push(prio ? srv->prio_workers : srv->workers, call, NULL);
 }
 
+static gboolean
+client_reading_paused(RpcClient *client)
+{
+    g_mutex_lock(&client->lock);
+    gboolean paused = client->reading_paused;
+    g_mutex_unlock(&client->lock);
+    return paused;
+}
+
+/* Hand over the whole packets in rx (until reading pauses); a packet longer than rx moves
+ * to its own buffer. FALSE when a length is out of range: the client must be dropped. */
+static gboolean
+client_parse_rx(RpcClient *client)
+{
+    gsize off = 0;
+    while (client->rx_len - off >= PACKET_LEN_SIZE && !client_reading_paused(client)) {
+        guint32 len = packet_length_decode(client->rx + off);
+        /* The limit is checked before a body buffer exists or more than rx is read. */
+        if (!packet_length_valid(len)) {
+            g_message("dropping client fd %d: packet length %u out of range", client->fd, len);
+            return FALSE;
+        }
+        gsize have = client->rx_len - off;
+        if (len <= have) {
+            client_handle_packet(client, client->rx + off + PACKET_LEN_SIZE,
+                                 len - PACKET_LEN_SIZE);
+            off += len;
+        } else if (len > RX_SIZE) {
+            client->body_len = len - PACKET_LEN_SIZE;
+            client->body_have = have - PACKET_LEN_SIZE;
+            client->body = g_malloc(client->body_len);
+            memcpy(client->body, client->rx + off + PACKET_LEN_SIZE, client->body_have);
+            off = client->rx_len;
+        } else {
+            break; /* the rest comes with the next recv */
+        }
+    }
+    memmove(client->rx, client->rx + off, client->rx_len - off);
+    client->rx_len -= off;
+    return TRUE;
+}
+
 /* Read what is available. FALSE when the client must be dropped (EOF, error, bad length). */
 static gboolean
 client_read(RpcClient *client)
 {
-    for (;;) {
-        guint8 *dst;
-        gsize want;
-        if (client->len_have < PACKET_LEN_SIZE) {
-            dst = client->len_buf + client->len_have;
-            want = PACKET_LEN_SIZE - client->len_have;
-        } else {
-            dst = client->body + client->body_have;
-            want = client->body_len - client->body_have;
-        }
+    while (!client_reading_paused(client)) {
+        gboolean long_packet = client->body != NULL;
+        guint8 *dst = long_packet ? client->body + client->body_have : client->rx + client->rx_len;
+        gsize want = long_packet ? client->body_len - client->body_have
+                                 : RX_SIZE - client->rx_len;
         ssize_t n = recv(client->fd, dst, want, MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
@@ -409,34 +449,21 @@ client_read(RpcClient *client)
         client->last_rx_us = g_get_monotonic_time();
         client->pings_unanswered = 0;
 
-        if (client->len_have < PACKET_LEN_SIZE) {
-            client->len_have += n;
-            if (client->len_have < PACKET_LEN_SIZE)
-                continue;
-            guint32 len = packet_length_decode(client->len_buf);
-            /* The limit is checked before a single byte of the body is read. */
-            if (!packet_length_valid(len)) {
-                g_message("dropping client fd %d: packet length %u out of range", client->fd,
-                          len);
-                return FALSE;
+        if (long_packet) {
+            client->body_have += n;
+            if (client->body_have == client->body_len) {
+                g_autofree guint8 *body = g_steal_pointer(&client->body);
+                client_handle_packet(client, body, client->body_len);
             }
-            client->body_len = len - PACKET_LEN_SIZE;
-            client->body_have = 0;
-            client->body = g_malloc(client->body_len);
             continue;
         }
-        client->body_have += n;
-        if (client->body_have == client->body_len) {
-            guint8 *body = g_steal_pointer(&client->body);
-            client->len_have = 0;
-            client_handle_packet(client, body, client->body_len);
-            g_mutex_lock(&client->lock);
-            gboolean paused = client->reading_paused;
-            g_mutex_unlock(&client->lock);
-            if (paused)
-                return TRUE;
-        }
+        client->rx_len += n;
+        if (!client_parse_rx(client))
+            return FALSE;
+        if ((gsize)n < want && !client->body)
+            return TRUE; /* drained: the loop says when there is more */
     }
+    return TRUE;
 }
 
 static gboolean

@@ -129,6 +129,44 @@ class ProtocolTest(virtd.DaemonTestCase):
                 got.add(pkt[3])
         self.assertEqual(got, set(serials))
 
+    def test_packets_in_pieces_and_in_bulk(self):
+        """However the bytes arrive (a packet in pieces, many packets in one write, a packet
+        longer than the daemon's read buffer), every call is answered."""
+        c = self.client()
+        c.open()
+        self.define("bulk1")
+
+        def packet(proc, payload=b""):
+            c.serial += 1
+            header = struct.pack(">IIiiIi", PROGRAM_REMOTE, 1, proc, CALL, c.serial, OK)
+            return c.serial, struct.pack(">I", 4 + len(header) + len(payload)) + header + payload
+
+        # One GET_TYPE a byte at a time.
+        serial, data = packet(3)
+        for i in range(len(data)):
+            c.send_raw(data[i:i + 1])
+            time.sleep(0.002)
+        self.assertEqual(c.recv_reply(serial)[4], OK)
+        # 40 calls in one write: lookups answered on the loop thread, GET_TYPE by workers.
+        lookup = virtd.xdr_string("bulk1")
+        pairs = [packet(23, lookup) if i % 2 else packet(3) for i in range(40)]
+        c.send_raw(b"".join(p for _, p in pairs))
+        answered = {}
+        while len(answered) < len(pairs):  # in any order: replies go by serial
+            pkt = c.recv()
+            if pkt[2] == REPLY:
+                answered[pkt[3]] = pkt[4]
+        self.assertEqual(answered, {serial: OK for serial, _ in pairs})
+        # A 20000-byte lookup (longer than one read) in three pieces: a clear error back.
+        serial, data = packet(23, virtd.xdr_string("n" * 20000))
+        for piece in (data[:3], data[3:9000], data[9000:]):
+            c.send_raw(piece)
+            time.sleep(0.01)
+        pkt = c.recv_reply(serial)
+        self.assertEqual(pkt[4], ERROR)
+        self.assertIn("no domain with matching name 'nnnn", virtd.decode_error(pkt[5])[2])
+        self.assertEqual(c.call(3)[4], OK)
+
     def test_ping_gets_pong(self):
         c = self.client()
         c.send(PROGRAM_KEEPALIVE, 1, mtype=MESSAGE, serial=0)
