@@ -492,13 +492,13 @@ void
 qemu_cgroup_remove_vcpu(QemuDomain *dom, unsigned int vcpu)
 {
     record_vcpu_tid(dom, vcpu, 0);
-    if (!dom->cgroup_vcpus || vcpu >= dom->cgroup_vcpus->len)
+    if (!dom->cgroup)
         return;
-    Cgroup **slot = (Cgroup **)&g_ptr_array_index(dom->cgroup_vcpus, vcpu);
-    if (*slot) {
-        g_autoptr(GError) err = NULL;
-        if (!cgroup_remove(*slot, &err))
-            g_warning("domain '%s': %s", qemu_domain_name(dom), err->message);
-        g_clear_pointer(slot, cgroup_free);
-    }
+    /* Opened here if this daemon never did (it re-attached after the vCPU came). */
+    g_autoptr(GError) err = NULL;
+    Cgroup *group = vcpu_group(dom, vcpu, &err);
+    if (!group || !cgroup_remove(group, &err))
+        g_warning("domain '%s': %s", qemu_domain_name(dom), err->message);
+    if (group)
+        g_clear_pointer(&g_ptr_array_index(dom->cgroup_vcpus, vcpu), cgroup_free);
 }

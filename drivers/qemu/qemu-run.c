@@ -107,6 +107,7 @@ qemu_run_save_status(QemuDriver *drv, QemuDomain *dom)
         .pid = qemu_process_get_pid(dom->proc),
         .monitor_path = g_build_filename(dom->run_dir, "monitor.sock", NULL),
         .def = dom->def,
+        .vcpu_unplugged = dom->vcpu_unplugged,
     };
     g_autofree char *xml = qemu_status_format(&st);
     g_autofree char *path = status_path(drv, qemu_domain_name(dom));
@@ -1008,6 +1009,7 @@ reattach_one(QemuDriver *drv, const char *file, GPtrArray *events)
         dom->proc = qemu_process_ref(proc);
         dom->state = st.state;
         dom->reason = st.reason;
+        dom->vcpu_unplugged = st.vcpu_unplugged;
         /* Resync the run state with what QEMU says now. */
         g_mutex_unlock(&dom->lock);
         json_object *status = qemu_process_qmp(proc, "query-status", NULL, QMP_TIMEOUT_MS, NULL);

@@ -14,6 +14,8 @@ typedef struct {
     pid_t pid;          /* QEMU's pid */
     char *monitor_path; /* QEMU's QMP socket */
     DomainDef *def;     /* the live definition */
+    gboolean vcpu_unplugged; /* a vCPU was unplugged in this run (QEMU under TCG then
+                              * crashes on a plug: qemu-hotplug.c refuses it) */
 } QemuStatus;
 
 /* The status file text for @status. */

@@ -246,6 +246,14 @@ class HotplugTest(virtd.DaemonTestCase):
                            "QEMU without KVM crashes when a vCPU is plugged after one was "
                            "unplugged (restart the domain first)")
         self.assertEqual(self.d.virsh("domstate", "hp1").stdout.strip(), "running")
+        # A restarted daemon still knows (the status file says so).
+        self.d.kill9()
+        self.d.start()
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        dom = conn.lookupByName("hp1")
+        self.fails("setvcpus", "hp1", "4", "--live",
+                   message="cannot plug vCPU 3 into domain 'hp1': QEMU without KVM crashes")
 
         # A guest that does not release the vCPU (paused): bounded wait, named vCPU.
         self.d.virsh("suspend", "hp1")

@@ -36,8 +36,18 @@ test_round_trip(void)
     g_assert_cmpint(back.pid, ==, 4242);
     g_assert_cmpstr(back.monitor_path, ==, st.monitor_path);
     g_assert_cmpstr(domain_def_get_name(back.def), ==, "web1");
+    g_assert_false(back.vcpu_unplugged);
     g_autofree char *again = qemu_status_format(&back);
     g_assert_cmpstr(again, ==, xml);
+
+    /* A vCPU unplugged in this run is remembered. */
+    back.vcpu_unplugged = TRUE;
+    g_autofree char *unplugged = qemu_status_format(&back);
+    g_assert_nonnull(strstr(unplugged, "  <vcpus unplugged='yes'/>\n"));
+    QemuStatus third;
+    g_assert_true(qemu_status_parse(unplugged, &third, &err));
+    g_assert_true(third.vcpu_unplugged);
+    qemu_status_clear(&third);
     qemu_status_clear(&back);
     qemu_status_clear(&st);
 }
