@@ -136,6 +136,26 @@ class CgroupTest(virtd.DaemonTestCase):
         self.d.virsh("destroy", "cg3")
         self.assert_gone(dom_id, "cg3")
 
+    def test_restart_finds_the_group_gone(self):
+        """Someone removed the group while the daemon was down: the VM runs on, the new
+        daemon says so, and calls that need the group say why they cannot."""
+        dom_id, pid = self.start("cg6")
+        dirs = virtd.vm_cgroup_dirs(pid)
+        self.assertTrue(dirs)
+        self.d.kill9()
+        for d in dirs:  # QEMU back to each hierarchy's root, then the groups away
+            root = d.split("/machine/")[0]
+            with open(os.path.join(root, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+            virtd.remove_cgroup(d)
+        self.d.start()
+        self.assertIn("running", self.d.virsh("domstate", "cg6").stdout)
+        self.assertIn("domain 'cg6' runs outside its cgroup: ", self.d.stderr())
+        res = self.d.virsh("schedinfo", "cg6", "--live", "--set", "cpu_shares=512", check=False)
+        self.assertIn("cgroups are not available for domain 'cg6'", res.stderr)
+        self.d.virsh("destroy", "cg6")
+        self.assert_gone(dom_id, "cg6")
+
     def test_failed_start_leaves_no_group(self):
         cputune = "<cputune><vcpupin vcpu='1' cpuset='4000'/></cputune>"
         path = os.path.join(self.d.root, "cg4.xml")

@@ -71,6 +71,27 @@ class SessionModeTest(unittest.TestCase):
         self.assertTrue(os.path.exists(stored))
         self.assertEqual(self.virsh("list", "--all", "--name").stdout.split(), ["s1"])
 
+    def test_domains_run_without_cgroups(self):
+        """A session daemon runs QEMU as its user, outside any cgroup; tuning calls that need
+        one say so, and the daemon says once why."""
+        xml = os.path.join(self.home, "s2.xml")
+        with open(xml, "w") as f:
+            f.write("<domain type='qemu'><name>s2</name><memory unit='MiB'>64</memory>"
+                    "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>")
+        self.assertEqual(self.virsh("define", xml).returncode, 0)
+        res = self.virsh("start", "s2")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.addCleanup(self.virsh, "destroy", "s2")
+        res = self.virsh("schedinfo", "s2", "--live", "--set", "cpu_shares=512")
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("cgroups are not available for domain 's2': the daemon runs it without "
+                      "a cgroup (see the daemon's log)", res.stderr)
+        self.assertEqual(self.virsh("destroy", "s2").returncode, 0)
+        self.daemon.send_signal(signal.SIGTERM)
+        self.daemon.wait(10)
+        log = self.daemon.stdout.read().decode()
+        self.assertEqual(log.count("a session daemon runs domains without cgroups"), 1, log)
+
     def test_system_uri_refused_with_the_served_one_named(self):
         c = RawClient(self.sock)
         self.addCleanup(c.close)

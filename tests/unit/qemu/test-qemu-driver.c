@@ -704,6 +704,39 @@ test_vcpus(Fixture *fx, gconstpointer data)
     ASSERT_EVENTS(fx, "lifecycle web1 0 0");
 }
 
+/* A system daemon on a host without a cgroup filesystem runs domains without cgroups and
+ * says so once; a session daemon always does. */
+static void
+test_no_cgroups(Fixture *fx, gconstpointer data)
+{
+    g_autofree char *mountinfo = g_build_filename(fx->root, "mountinfo", NULL);
+    g_assert_true(g_file_set_contents(
+        mountinfo, "22 1 0:21 / /proc rw,nosuid - proc proc rw\n", -1, NULL));
+    QemuDriverConfig cfg = {
+        .config_dir = fx->config_dir,
+        .host = { .proc_root = "/", .sys_root = "/" },
+        .cgroup_root = fx->root,
+        .cgroup_mountinfo = mountinfo,
+        .privileged = TRUE,
+    };
+    g_autoptr(GError) err = NULL;
+    g_test_expect_message("virtd", G_LOG_LEVEL_MESSAGE,
+                          "no usable cgroup filesystem: domains run without cgroups");
+    VirtDriver *drv = qemu_driver_new(&cfg, &err);
+    g_test_assert_expected_messages();
+    g_assert_no_error(err);
+    g_assert_null(qemu_driver_cast(drv)->cgroup_host);
+    qemu_driver_free(drv);
+
+    cfg.privileged = FALSE;
+    g_test_expect_message("virtd", G_LOG_LEVEL_MESSAGE,
+                          "a session daemon runs domains without cgroups");
+    drv = qemu_driver_new(&cfg, &err);
+    g_test_assert_expected_messages();
+    g_assert_null(qemu_driver_cast(drv)->cgroup_host);
+    qemu_driver_free(drv);
+}
+
 /* On the RPC loop thread (non-blocking mode) a busy domain is never waited for: the call
  * fails, notes that it would block, and a worker runs it again. */
 static void
@@ -1022,6 +1055,7 @@ main(int argc, char **argv)
     ADD("/qemu/driver/vcpus", test_vcpus);
     ADD("/qemu/driver/memory", test_memory);
     ADD("/qemu/driver/nonblocking-reads", test_nonblocking_reads);
+    ADD("/qemu/driver/no-cgroups", test_no_cgroups);
     ADD("/qemu/driver/persistence-and-bad-files", test_persistence_and_bad_files);
     ADD("/qemu/driver/reload", test_reload);
     ADD("/qemu/driver/probe-on-first-need", test_probe_on_first_need);
