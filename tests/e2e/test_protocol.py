@@ -167,6 +167,19 @@ class ProtocolTest(virtd.DaemonTestCase):
         self.assertIn("no domain with matching name 'nnnn", virtd.decode_error(pkt[5])[2])
         self.assertEqual(c.call(3)[4], OK)
 
+    def test_double_parameter_refused(self):
+        """No tuning call takes a double: the typed parameter is refused by name."""
+        c = self.client()
+        c.open()
+        dom = xdr_string("any") + b"\0" * 16 + struct.pack(">i", -1)
+        param = xdr_string("cpu_shares") + struct.pack(">i", 5) + struct.pack(">d", 1.5)
+        # DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS: dom, params<>, flags
+        pkt = c.call(219, dom + struct.pack(">I", 1) + param + struct.pack(">I", 0))
+        self.assertEqual(pkt[4], ERROR)
+        self.assertEqual(decode_error(pkt[5])[2],
+                         "invalid argument: parameter 'cpu_shares' has type 5, which no "
+                         "tuning call takes")
+
     def test_ping_gets_pong(self):
         c = self.client()
         c.send(PROGRAM_KEEPALIVE, 1, mtype=MESSAGE, serial=0)
