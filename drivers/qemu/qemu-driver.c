@@ -492,6 +492,7 @@ qemu_driver_load_all(QemuDriver *drv, GPtrArray *events)
                 domain_def_free(by_uuid->new_def);
                 by_uuid->new_def = g_steal_pointer(&def);
                 by_uuid->updated = TRUE;
+                qemu_run_save_status(drv, by_uuid);
             } else {
                 domain_def_free(by_uuid->def);
                 by_uuid->def = g_steal_pointer(&def);
@@ -705,6 +706,7 @@ qemu_driver_define_locked(QemuDriver *drv, DomainDef *def_in, DomainRef *ret_dom
         domain_def_free(dom->new_def);
         dom->new_def = g_steal_pointer(&def);
         dom->updated = TRUE; /* takes effect at the next start */
+        qemu_run_save_status(drv, dom);
     } else {
         domain_def_free(dom->def);
         dom->def = g_steal_pointer(&def);
@@ -1277,6 +1279,7 @@ qemu_driver_commit_config(QemuDriver *drv, QemuDomain *dom, DomainDef *def_in, G
         domain_def_free(dom->new_def);
         dom->new_def = g_steal_pointer(&def);
         dom->updated = TRUE; /* takes effect at the next start */
+        qemu_run_save_status(drv, dom);
     } else {
         domain_def_free(dom->def);
         dom->def = g_steal_pointer(&def);

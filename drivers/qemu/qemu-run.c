@@ -108,6 +108,7 @@ qemu_run_save_status(QemuDriver *drv, QemuDomain *dom)
         .monitor_path = g_build_filename(dom->run_dir, "monitor.sock", NULL),
         .def = dom->def,
         .vcpu_unplugged = dom->vcpu_unplugged,
+        .updated = dom->updated,
     };
     g_autofree char *xml = qemu_status_format(&st);
     g_autofree char *path = status_path(drv, qemu_domain_name(dom));
@@ -1010,6 +1011,7 @@ reattach_one(QemuDriver *drv, const char *file, GPtrArray *events)
         dom->state = st.state;
         dom->reason = st.reason;
         dom->vcpu_unplugged = st.vcpu_unplugged;
+        dom->updated = st.updated;
         /* Resync the run state with what QEMU says now. */
         g_mutex_unlock(&dom->lock);
         json_object *status = qemu_process_qmp(proc, "query-status", NULL, QMP_TIMEOUT_MS, NULL);

@@ -25,6 +25,8 @@ qemu_status_format(const QemuStatus *status)
     g_string_append_printf(out, "  <monitor path='%s'/>\n", attr);
     if (status->vcpu_unplugged)
         g_string_append(out, "  <vcpus unplugged='yes'/>\n");
+    if (status->updated)
+        g_string_append(out, "  <config updated='yes'/>\n");
     g_auto(GStrv) lines = g_strsplit(domain, "\n", -1);
     for (guint i = 0; lines[i]; i++)
         if (*lines[i])
@@ -87,6 +89,10 @@ qemu_status_parse(const char *xml, QemuStatus *ret, GError **error)
             xmlChar *path = xmlGetProp(n, (const xmlChar *)"path");
             ret->monitor_path = g_strdup((const char *)path);
             xmlFree(path);
+        } else if (strcmp((const char *)n->name, "config") == 0) {
+            xmlChar *updated = xmlGetProp(n, (const xmlChar *)"updated");
+            ret->updated = g_strcmp0((const char *)updated, "yes") == 0;
+            xmlFree(updated);
         } else if (strcmp((const char *)n->name, "vcpus") == 0) {
             xmlChar *unplugged = xmlGetProp(n, (const xmlChar *)"unplugged");
             ret->vcpu_unplugged = g_strcmp0((const char *)unplugged, "yes") == 0;

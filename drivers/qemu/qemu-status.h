@@ -16,6 +16,7 @@ typedef struct {
     DomainDef *def;     /* the live definition */
     gboolean vcpu_unplugged; /* a vCPU was unplugged in this run (QEMU under TCG then
                               * crashes on a plug: qemu-hotplug.c refuses it) */
+    gboolean updated;        /* the persistent config changed while it ran (IS_UPDATED) */
 } QemuStatus;
 
 /* The status file text for @status. */

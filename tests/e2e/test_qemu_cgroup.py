@@ -114,6 +114,13 @@ class CgroupTest(virtd.DaemonTestCase):
         self.assertIn("<shares>2048</shares>", self.d.virsh("dumpxml", "cg5").stdout)
         self.assertIn("<shares>512</shares>",
                       self.d.virsh("dumpxml", "--inactive", "cg5").stdout)
+        # A restarted daemon still knows.
+        self.d.kill9()
+        self.d.start()
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        dom = conn.lookupByName("cg5")
+        self.assertTrue(dom.isUpdated())
         self.d.virsh("destroy", "cg5")
         self.assertFalse(dom.isUpdated())
         self.assertIn("<shares>512</shares>", self.d.virsh("dumpxml", "cg5").stdout)

@@ -42,11 +42,14 @@ test_round_trip(void)
 
     /* A vCPU unplugged in this run is remembered. */
     back.vcpu_unplugged = TRUE;
+    back.updated = TRUE;
     g_autofree char *unplugged = qemu_status_format(&back);
     g_assert_nonnull(strstr(unplugged, "  <vcpus unplugged='yes'/>\n"));
+    g_assert_nonnull(strstr(unplugged, "  <config updated='yes'/>\n"));
     QemuStatus third;
     g_assert_true(qemu_status_parse(unplugged, &third, &err));
     g_assert_true(third.vcpu_unplugged);
+    g_assert_true(third.updated);
     qemu_status_clear(&third);
     qemu_status_clear(&back);
     qemu_status_clear(&st);
