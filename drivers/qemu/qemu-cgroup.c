@@ -502,3 +502,17 @@ qemu_cgroup_remove_vcpu(QemuDomain *dom, unsigned int vcpu)
     if (group)
         g_clear_pointer(&g_ptr_array_index(dom->cgroup_vcpus, vcpu), cgroup_free);
 }
+
+gboolean
+qemu_cgroup_iothread_bandwidth(QemuDomain *dom, const DomainDef *def, unsigned int id,
+                               GError **error)
+{
+    const char *period = def->cputune[DOMAIN_CPUTUNE_IOTHREAD_PERIOD];
+    const char *quota = def->cputune[DOMAIN_CPUTUNE_IOTHREAD_QUOTA];
+    if (!dom->cgroup || (!period && !quota) ||
+        !cgroup_host_has_controller(cgroup_get_host(dom->cgroup), "cpu"))
+        return TRUE;
+    g_autofree char *name = g_strdup_printf("iothread%u", id);
+    g_autoptr(Cgroup) group = cgroup_new_child(dom->cgroup, name, error);
+    return group && apply_bandwidth(group, period, quota, error);
+}

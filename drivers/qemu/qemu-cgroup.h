@@ -67,6 +67,11 @@ gboolean qemu_cgroup_add_vcpu(QemuDomain *dom, const DomainDef *def, unsigned in
 /* vCPU @vcpu went away (hot-remove): its group is removed. */
 void qemu_cgroup_remove_vcpu(QemuDomain *dom, unsigned int vcpu);
 
+/* Apply @def's <iothread_period>/<iothread_quota> to iothread@id/ (created when missing;
+ * the caller puts the IOThread's threads in). Nothing without cgroups or without them. */
+gboolean qemu_cgroup_iothread_bandwidth(QemuDomain *dom, const DomainDef *def,
+                                        unsigned int id, GError **error);
+
 /* Pin thread @tid to CPU list @cpuset ("0-1,3") with sched_setaffinity; NULL or "" means
  * every host CPU. VIR_ERR_INVALID_ARG names a malformed list. */
 gboolean qemu_cgroup_set_affinity(pid_t tid, const char *cpuset, GError **error);

@@ -322,10 +322,11 @@ pin_threads(Cgroup *group, GArray *tids, const char *cpus, GError **error)
     return TRUE;
 }
 
-/* IOThread @id of @dom (QEMU @pid) into its own iothreadN/ group, pinned to @cpus. */
+/* IOThread @id of @dom (QEMU @pid) into its own iothreadN/ group (when the domain has
+ * cgroups), pinned to @cpus unless NULL. */
 static gboolean
-pin_iothread_live(QemuDomain *dom, pid_t pid, unsigned int id, const char *cpus,
-                  GError **error)
+place_iothread(QemuDomain *dom, pid_t pid, unsigned int id, const char *cpus,
+               GError **error)
 {
     g_autoptr(GArray) tids = domain_threads(dom, pid, id);
     if (tids->len == 0) {
@@ -333,29 +334,42 @@ pin_iothread_live(QemuDomain *dom, pid_t pid, unsigned int id, const char *cpus,
                        _("QEMU runs no IOThread %u"), id);
         return FALSE;
     }
-    g_autoptr(Cgroup) group = NULL;
-    if (has_cpuset(dom)) {
+    if (dom->cgroup) {
         g_autofree char *name = g_strdup_printf("iothread%u", id);
-        group = cgroup_new_child(dom->cgroup, name, error);
-        if (!group || !cgroup_set_cpuset_cpus(group, cpus, error))
+        g_autoptr(Cgroup) group = cgroup_new_child(dom->cgroup, name, error);
+        if (!group || (cpus && has_cpuset(dom) && !cgroup_set_cpuset_cpus(group, cpus, error)))
             return FALSE;
         for (guint i = 0; i < tids->len; i++) {
             if (!cgroup_add_thread(group, g_array_index(tids, pid_t, i), error))
                 return FALSE;
         }
     }
-    return pin_threads(NULL, tids, cpus, error);
+    return !cpus || pin_threads(NULL, tids, cpus, error);
+}
+
+/* The <iothreadpin> of IOThread @id in @def, or NULL. */
+static const char *
+iothread_pin(const DomainDef *def, unsigned int id)
+{
+    for (guint i = 0; def->iothreadpins && i < def->iothreadpins->len; i++) {
+        const DomainPin *pin = g_ptr_array_index(def->iothreadpins, i);
+        if (pin_id(pin) == (int)id)
+            return pin->cpuset;
+    }
+    return NULL;
 }
 
 gboolean
 qemu_pin_start_iothreads(QemuDomain *dom, const DomainDef *live, pid_t pid, GError **error)
 {
-    for (guint i = 0; live->iothreadpins && i < live->iothreadpins->len; i++) {
-        const DomainPin *pin = g_ptr_array_index(live->iothreadpins, i);
-        g_autoptr(GArray) ids = numa_list_parse(pin->cpuset, "CPU list", error);
+    guint64 n = live->iothreads ? g_ascii_strtoull(live->iothreads, NULL, 10) : 0;
+    for (unsigned int id = 1; id <= n; id++) {
+        const char *pin = iothread_pin(live, id);
+        g_autoptr(GArray) ids = pin ? numa_list_parse(pin, "CPU list", error) : NULL;
         g_autofree char *cpus = ids ? numa_list_format(ids) : NULL;
-        if (!cpus || !pin_iothread_live(dom, pid, (unsigned int)pin_id(pin), cpus, error)) {
-            g_prefix_error(error, _("cannot pin IOThread %s of domain '%s': "), pin->vcpu,
+        if ((pin && !cpus) || !place_iothread(dom, pid, id, cpus, error) ||
+            !qemu_cgroup_iothread_bandwidth(dom, live, id, error)) {
+            g_prefix_error(error, _("cannot place IOThread %u of domain '%s': "), id,
                            domain_def_get_name(live));
             return FALSE;
         }
@@ -445,7 +459,7 @@ pin_live(QemuDomain *dom, PinTarget target, unsigned int id, const char *cpus, G
         return pin_threads(group, tids, cpus, error);
     }
     case PIN_IOTHREAD:
-        return pin_iothread_live(dom, dom->pid, id, cpus, error);
+        return place_iothread(dom, dom->pid, id, cpus, error);
     }
     return FALSE;
 }

@@ -8,10 +8,8 @@
  * the kernel holds, a config get what the definition says. Values of the XML are applied
  * at start by qemu_cgroup_place and qemu_cgroup_split.
  *
- * iothread_period/iothread_quota: virtd gives QEMU's IOThreads no group of their own (they
- * run in emulator/, which emulator_period/emulator_quota limit), so a live change is
- * refused for a domain that has IOThreads; without any there is nothing to limit and the
- * value is only stored, as in a config.
+ * iothread_period/iothread_quota go to the iothreadN/ group each IOThread gets at start
+ * (qemu_pin_start_iothreads); a domain without IOThreads only stores them.
  *
  * The set calls take the domain's job (so a start or stop cannot interleave); cgroup
  * writes are quick and made with the domain locked. The get calls take only the lock.
@@ -681,18 +679,6 @@ sched_live(QemuDriver *drv, QemuDomain *dom, GArray *params, GError **error)
     Cgroup *vm = qemu_cgroup_get(dom, error);
     if (!vm)
         return FALSE;
-    const char *iothread_params[] = {VIR_DOMAIN_SCHEDULER_IOTHREAD_PERIOD,
-                                     VIR_DOMAIN_SCHEDULER_IOTHREAD_QUOTA};
-    for (gsize i = 0; i < G_N_ELEMENTS(iothread_params); i++) {
-        if (def_u64(dom->def->iothreads, 0) > 0 && domain_params_find(params, iothread_params[i])) {
-            virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_UNSUPPORTED,
-                           _("parameter '%s' cannot be changed live: the IOThreads of domain "
-                             "'%s' have no cgroup of their own, they run in its emulator group "
-                             "(see emulator_period and emulator_quota)"),
-                           iothread_params[i], qemu_domain_name(dom));
-            return FALSE;
-        }
-    }
     const DomainTypedParam *shares = domain_params_find(params,
                                                         VIR_DOMAIN_SCHEDULER_CPU_SHARES);
     if (shares) {
@@ -751,8 +737,16 @@ sched_live(QemuDriver *drv, QemuDomain *dom, GArray *params, GError **error)
             return FALSE;
         qemu_tune_sched_to_def(dom->def, global);
     }
-    /* No iothread runs in a group of its own (see the top of this file): stored only. */
-    qemu_tune_sched_to_def(dom->def, iothreads);
+    if (iothreads->len) {
+        g_autoptr(DomainDef) changed = domain_def_copy(dom->def);
+        qemu_tune_sched_to_def(changed, iothreads);
+        guint64 n = def_u64(dom->def->iothreads, 0);
+        for (unsigned int id = 1; id <= n; id++) {
+            if (!qemu_cgroup_iothread_bandwidth(dom, changed, id, error))
+                return FALSE;
+        }
+        qemu_tune_sched_to_def(dom->def, iothreads);
+    }
     return TRUE;
 }
 

@@ -213,12 +213,17 @@ class TuneTest(virtd.DaemonTestCase):
         dom_id, console = self.boot(name)
         self.assertEqual(ev.take(1), [(name, "Started Booted")])
 
-        # (Its IOThread runs in emulator/: an IOThread limit cannot apply live.)
-        self.fails("schedinfo", name, "--live", "iothread_quota=50000",
-                   message=f"Operation not supported: "
-                           f"parameter 'iothread_quota' cannot be changed live: the IOThreads "
-                           f"of domain '{name}' have no cgroup of their own, they run in its "
-                           f"emulator group (see emulator_period and emulator_quota)")
+        # Its IOThread runs in iothread1/, where an IOThread limit applies live.
+        self.d.virsh("schedinfo", name, "--live", "--set", "iothread_quota=50000")
+        iothread = os.path.join(self.group("cpu", dom_id, name), "iothread1")
+        io_tid = next(int(t) for t in os.listdir(f"/proc/{virtd.qemu_pid(self.d, name)}/task")
+                      if read(f"/proc/{virtd.qemu_pid(self.d, name)}/task/{t}/comm")
+                      == "IO iothread1")
+        self.assertIn(io_tid, virtd.read_ids(os.path.join(iothread, "tasks")))
+        if not cgroup_v2():
+            self.assertEqual(read(os.path.join(iothread, "cpu.cfs_quota_us")), "50000")
+        self.assertIn("<iothread_quota>50000</iothread_quota>", self.d.virsh("dumpxml",
+                                                                             name).stdout)
 
         memory = self.group("memory", dom_id, name)
         used = int(read(os.path.join(memory, "memory.usage_in_bytes" if not cgroup_v2()
