@@ -85,6 +85,12 @@ typedef struct {
     int cpu;               /* host CPU it last ran on, -1 when unknown */
 } DomainVcpuInfo;
 
+/* One IOThread of virDomainGetIOThreadInfo: its id and the host CPUs it may run on. */
+typedef struct {
+    unsigned int id;
+    guint8 *cpumap; /* maplen bytes (see the call), one bit per host CPU; owned */
+} DomainIOThreadInfo;
+
 /* virDomainMemoryStatStruct. */
 typedef struct {
     int tag;               /* VIR_DOMAIN_MEMORY_STAT_* */
@@ -301,6 +307,10 @@ struct VirtDriver {
     gboolean (*domain_pin_emulator)(VirtDriver *drv, const unsigned char *uuid,
                                     const guint8 *cpumap, int maplen, unsigned int flags,
                                     GError **error);
+    /* The IOThreads of the domain (GArray of DomainIOThreadInfo that frees its maps), each
+     * map *@ret_maplen bytes; flags VIR_DOMAIN_AFFECT_*. */
+    GArray *(*domain_get_iothread_info)(VirtDriver *drv, const unsigned char *uuid,
+                                        unsigned int flags, int *ret_maplen, GError **error);
     gboolean (*domain_pin_iothread)(VirtDriver *drv, const unsigned char *uuid,
                                     unsigned int iothread_id, const guint8 *cpumap, int maplen,
                                     unsigned int flags, GError **error);

@@ -1092,6 +1092,28 @@ h_domain_pin_emulator(Conn *conn, wire_pin_emulator_args *args, void *ret, GErro
 }
 
 static gboolean
+h_domain_get_iothread_info(Conn *conn, wire_dom_flags_args *args, wire_iothread_info_ret *ret,
+                           GError **error)
+{
+    int maplen = 0;
+    g_autoptr(GArray) info = DRV(conn)->domain_get_iothread_info(DRV(conn), UUID(args),
+                                                                 args->flags, &maplen, error);
+    if (!info)
+        return FALSE;
+    guint n = MIN(info->len, WIRE_IOTHREAD_INFO_MAX);
+    ret->info.info_len = n;
+    ret->info.info_val = g_new0(wire_iothread_info, MAX(n, 1));
+    for (guint i = 0; i < n; i++) {
+        DomainIOThreadInfo *t = &g_array_index(info, DomainIOThreadInfo, i);
+        ret->info.info_val[i].iothread_id = t->id;
+        ret->info.info_val[i].cpumap.cpumap_len = maplen;
+        ret->info.info_val[i].cpumap.cpumap_val = (char *)g_steal_pointer(&t->cpumap);
+    }
+    ret->ret = n;
+    return TRUE;
+}
+
+static gboolean
 h_domain_pin_iothread(Conn *conn, wire_pin_iothread_args *args, void *ret, GError **error)
 {
     return DRV(conn)->domain_pin_iothread(DRV(conn), UUID(args), args->iothreads_id,
@@ -1663,6 +1685,8 @@ static const Handler handlers[] = {
     H(DOMAIN_PIN_VCPU, h_domain_pin_vcpu, wire_pin_vcpu_args, void_t),
     H(DOMAIN_PIN_VCPU_FLAGS, h_domain_pin_vcpu_flags, wire_pin_vcpu_flags_args, void_t),
     H(DOMAIN_PIN_EMULATOR, h_domain_pin_emulator, wire_pin_emulator_args, void_t),
+    H(DOMAIN_GET_IOTHREAD_INFO, h_domain_get_iothread_info, wire_dom_flags_args,
+      wire_iothread_info_ret),
     H(DOMAIN_PIN_IOTHREAD, h_domain_pin_iothread, wire_pin_iothread_args, void_t),
     H(DOMAIN_SET_NUMA_PARAMETERS, h_domain_set_numa_parameters, wire_set_numa_params_args,
       void_t),

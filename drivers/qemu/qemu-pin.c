@@ -687,9 +687,52 @@ qemu_pin_domain_get_numa_parameters(VirtDriver *vdrv, const unsigned char *uuid,
     return qemu_numa_params_from_def(def);
 }
 
+static void
+iothread_info_clear(gpointer data)
+{
+    g_free(((DomainIOThreadInfo *)data)->cpumap);
+}
+
+/* virsh iothreadinfo: each IOThread's pin, else the <vcpu cpuset>, else every host CPU. */
+static GArray *
+qemu_pin_domain_get_iothread_info(VirtDriver *vdrv, const unsigned char *uuid,
+                                  unsigned int flags, int *ret_maplen, GError **error)
+{
+    QemuDriver *drv = qemu_driver_cast(vdrv);
+    if (!qemu_driver_check_flags(flags, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG,
+                                 error) ||
+        !qemu_check_live_config_exclusive(flags, error))
+        return NULL;
+    g_autofree guint8 *online = NULL;
+    unsigned int n_online;
+    int ncpus = nodeinfo_cpu_map(&drv->cfg.host, &online, &n_online, error);
+    if (ncpus < 0)
+        return NULL;
+    int maplen = (ncpus + 7) / 8;
+    g_autoptr(QemuDomainLocked) dom = qemu_driver_acquire(drv, uuid, error);
+    if (!dom || !qemu_domain_resolve_impact(dom, &flags, error))
+        return NULL;
+    const DomainDef *def = (flags & VIR_DOMAIN_AFFECT_CONFIG) ? qemu_domain_persistent_def(dom)
+                                                              : dom->def;
+    g_autoptr(GArray) info = g_array_new(FALSE, TRUE, sizeof(DomainIOThreadInfo));
+    g_array_set_clear_func(info, iothread_info_clear);
+    for (unsigned int id = 1; id <= def_iothreads(def); id++) {
+        DomainIOThreadInfo t = {.id = id, .cpumap = g_malloc0(maplen)};
+        const char *cpus = iothread_pin(def, id) ? iothread_pin(def, id) : def->vcpu_cpuset;
+        g_array_append_val(info, t);
+        if (!cpus)
+            memcpy(t.cpumap, online, maplen);
+        else if (!qemu_stats_parse_cpuset(cpus, t.cpumap, maplen, ncpus, error))
+            return NULL;
+    }
+    *ret_maplen = maplen;
+    return g_steal_pointer(&info);
+}
+
 void
 qemu_pin_fill_vtable(VirtDriver *vt)
 {
+    vt->domain_get_iothread_info = qemu_pin_domain_get_iothread_info;
     vt->domain_pin_vcpu = qemu_pin_domain_pin_vcpu;
     vt->domain_pin_emulator = qemu_pin_domain_pin_emulator;
     vt->domain_pin_iothread = qemu_pin_domain_pin_iothread;

@@ -262,6 +262,21 @@ class PinTest(virtd.DaemonTestCase):
                    "exist on this host (it has 0)")
         self.assertEqual(self.d.virsh("domstate", "nn1").stdout.strip(), "shut off")
 
+    def test_iothreadinfo(self):
+        """virsh iothreadinfo shows each IOThread's pin, live and --config."""
+        def info(*flags):
+            out = self.d.virsh("iothreadinfo", "iot1", *flags).stdout
+            return dict(line.split() for line in out.splitlines() if line.strip())
+        self.define("iot1", extra="<iothreads>2</iothreads>"
+                                  "<cputune><iothreadpin iothread='2' cpuset='1'/></cputune>")
+        self.assertEqual(info(), {"1": "0-1", "2": "1"})
+        _, pid = self.start("iot1")
+        self.d.virsh("iothreadpin", "iot1", "1", "0", "--live")
+        self.assertEqual(info(), {"1": "0", "2": "1"})
+        self.assertEqual(info("--config"), {"1": "0-1", "2": "1"})
+        io1 = next(t for t, c in threads(pid).items() if c == "IO iothread1")
+        self.assertEqual(affinity(pid, io1), "0")
+
     def test_memory_policy_modes(self):
         """interleave and preferred reach QEMU's RAM as a memory policy (the kernel shows it
         in numa_maps); strict is the cgroup's cpuset.mems."""
