@@ -179,12 +179,27 @@ client_flush(RpcClient *client)
     return TRUE;
 }
 
-static gboolean client_parse_rx(RpcClient *client);
-
-/* On the loop thread: write what is queued; after a pause, hand over the packets that
- * were read but not yet handed over. */
+/* On the loop thread: write what is queued. (Also run directly, nested, when the loop
+ * thread itself sends a reply the socket does not take at once.) */
 static gboolean
 client_flush_idle(gpointer data)
+{
+    RpcClient *client = data;
+    if (client->source == NULL)
+        return G_SOURCE_REMOVE; /* already dropped */
+    if (!client_flush(client))
+        client_drop(client);
+    else
+        client_update_condition(client);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean client_parse_rx(RpcClient *client);
+
+/* On the loop thread, after reading paused: hand over the packets already read, then
+ * read again. Queued by a worker, so never nested inside client_parse_rx. */
+static gboolean
+client_resume_idle(gpointer data)
 {
     RpcClient *client = data;
     if (client->source == NULL)
@@ -321,7 +336,7 @@ call_run(gpointer data, gpointer user_data)
         client->reading_paused = FALSE;
     g_mutex_unlock(&client->lock);
     if (resume)
-        g_main_context_invoke_full(srv->ctx, G_PRIORITY_DEFAULT, client_flush_idle,
+        g_main_context_invoke_full(srv->ctx, G_PRIORITY_DEFAULT, client_resume_idle,
                                    rpc_client_ref(client), (GDestroyNotify)rpc_client_unref);
 
     g_mutex_lock(&srv->lock);

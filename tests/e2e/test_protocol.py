@@ -167,6 +167,30 @@ class ProtocolTest(virtd.DaemonTestCase):
         self.assertIn("no domain with matching name 'nnnn", virtd.decode_error(pkt[5])[2])
         self.assertEqual(c.call(3)[4], OK)
 
+    def test_client_that_reads_late_gets_every_reply(self):
+        """5000 lookups sent before reading any reply: the socket fills, the daemon queues the
+        rest of its replies and keeps reading; all come back, in order of arrival."""
+        self.define("late1")
+        c = self.client()
+        c.open()
+        lookup = virtd.xdr_string("late1")
+        serials = []
+        data = b""
+        for _ in range(5000):
+            c.serial += 1
+            serials.append(c.serial)
+            header = struct.pack(">IIiiIi", PROGRAM_REMOTE, 1, 23, CALL, c.serial, OK)
+            data += struct.pack(">I", 4 + len(header) + len(lookup)) + header + lookup
+        c.send_raw(data)
+        got = []
+        while len(got) < len(serials):
+            pkt = c.recv()
+            if pkt[2] == REPLY:
+                self.assertEqual(pkt[4], OK)
+                got.append(pkt[3])
+        self.assertEqual(got, serials)
+        self.assertEqual(c.call(3)[4], OK)
+
     def test_double_parameter_refused(self):
         """No tuning call takes a double: the typed parameter is refused by name."""
         c = self.client()
