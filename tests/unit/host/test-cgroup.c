@@ -14,6 +14,7 @@
 
 #include "daemon/util/virt-error.h"
 #include "drivers/host/cgroup.h"
+#include "golden.h"
 
 static char *
 data_path(const char *name)
@@ -27,19 +28,7 @@ static void
 assert_golden(const char *name, const char *actual)
 {
     g_autofree char *path = data_path(name);
-    g_autofree char *expected = NULL;
-    g_autoptr(GError) err = NULL;
-
-    if (g_getenv("TEST_REGENERATE")) {
-        g_assert_true(g_file_set_contents(path, actual, -1, &err));
-        return;
-    }
-    if (!g_file_get_contents(path, &expected, NULL, &err))
-        g_error("missing golden file %s (run with TEST_REGENERATE=1): %s", path, err->message);
-    if (strcmp(expected, actual) != 0) {
-        g_printerr("--- %s\n+++ actual\n%s", path, actual);
-        g_assert_cmpstr(expected, ==, actual);
-    }
+    golden_assert(path, actual);
 }
 
 /* ---- pure functions ---- */

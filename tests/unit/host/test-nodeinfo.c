@@ -5,6 +5,7 @@
 
 #include "daemon/util/virt-error.h"
 #include "drivers/host/nodeinfo.h"
+#include "golden.h"
 
 static char *
 data_path(const char *first, ...) G_GNUC_NULL_TERMINATED;
@@ -23,24 +24,6 @@ data_path(const char *first, ...)
     va_end(ap);
     g_ptr_array_add(parts, NULL);
     return g_build_filenamev((char **)parts->pdata);
-}
-
-static void
-assert_golden(const char *path, const char *actual)
-{
-    g_autofree char *expected = NULL;
-    g_autoptr(GError) err = NULL;
-
-    if (g_getenv("TEST_REGENERATE")) {
-        g_assert_true(g_file_set_contents(path, actual, -1, &err));
-        return;
-    }
-    if (!g_file_get_contents(path, &expected, NULL, &err))
-        g_error("missing golden file %s (run with TEST_REGENERATE=1): %s", path, err->message);
-    if (strcmp(expected, actual) != 0) {
-        g_printerr("--- %s\n+++ actual\n%s", path, actual);
-        g_assert_cmpstr(expected, ==, actual);
-    }
 }
 
 static void
@@ -144,7 +127,7 @@ test_case(gconstpointer data)
     HostRoots roots = { .proc_root = root, .sys_root = root };
     g_autofree char *report = node_report(&roots);
 
-    assert_golden(golden, report);
+    golden_assert(golden, report);
 }
 
 static void
@@ -183,7 +166,7 @@ test_sysinfo(void)
         g_autofree char *xml = nodeinfo_sysinfo_xml(&roots, &err);
 
         g_assert_no_error(err);
-        assert_golden(golden, xml);
+        golden_assert(golden, xml);
     }
 }
 

@@ -9,6 +9,7 @@
 #include "drivers/qemu/qemu-capabilities.h"
 #include "drivers/qemu/qmp.h"
 #include "canned-caps.h"
+#include "golden.h"
 
 #define REAL_QEMU "/usr/bin/qemu-system-x86_64"
 
@@ -25,19 +26,7 @@ assert_golden(const char *name, const char *actual)
 {
     g_autofree char *rel = g_build_filename("qemu", name, NULL);
     g_autofree char *path = data_path(rel);
-    g_autofree char *expected = NULL;
-    g_autoptr(GError) err = NULL;
-
-    if (g_getenv("TEST_REGENERATE")) {
-        g_assert_true(g_file_set_contents(path, actual, -1, &err));
-        return;
-    }
-    if (!g_file_get_contents(path, &expected, NULL, &err))
-        g_error("missing golden file %s (run with TEST_REGENERATE=1): %s", path, err->message);
-    if (strcmp(expected, actual) != 0) {
-        g_printerr("--- %s\n+++ actual\n%s", path, actual);
-        g_assert_cmpstr(expected, ==, actual);
-    }
+    golden_assert(path, actual);
 }
 
 static void

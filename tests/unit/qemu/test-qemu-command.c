@@ -20,6 +20,7 @@
 #include "drivers/qemu/qmp.h"
 #include "xml/domain-conf-priv.h"
 #include "canned-caps.h"
+#include "golden.h"
 
 #define REAL_QEMU "/usr/bin/qemu-system-x86_64"
 #define REAL_QEMU_IMG "/usr/bin/qemu-img"
@@ -59,22 +60,12 @@ static void
 assert_golden(const char *name, const char *ext, const char *other_ext, const char *actual)
 {
     g_autofree char *path = data_path(name, ext);
-    g_autofree char *expected = NULL;
-    g_autoptr(GError) err = NULL;
 
-    if (g_getenv("TEST_REGENERATE")) {
+    if (golden_regenerating()) {
         g_autofree char *other = data_path(name, other_ext);
-
-        g_assert_true(g_file_set_contents(path, actual, -1, &err));
         unlink(other);
-        return;
     }
-    if (!g_file_get_contents(path, &expected, NULL, &err))
-        g_error("missing golden file %s (run with TEST_REGENERATE=1): %s", path, err->message);
-    if (strcmp(expected, actual) != 0) {
-        g_printerr("--- %s\n+++ actual\n%s", path, actual);
-        g_assert_cmpstr(expected, ==, actual);
-    }
+    golden_assert(path, actual);
 }
 
 static void
