@@ -435,21 +435,14 @@ qemu_stats_record_free(DomainStatsRecord *rec)
     g_free(rec);
 }
 
-static DomainTypedParam *
-record_add(DomainStatsRecord *rec, int type, const char *fmt, va_list ap)
-{
-    DomainTypedParam p = {.field = g_strdup_vprintf(fmt, ap), .type = type};
-    g_array_append_val(rec->params, p);
-    return &g_array_index(rec->params, DomainTypedParam, rec->params->len - 1);
-}
-
 void
 qemu_stats_add_int(DomainStatsRecord *rec, int value, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    record_add(rec, VIR_TYPED_PARAM_INT, fmt, ap)->value.i = value;
+    g_autofree char *field = g_strdup_vprintf(fmt, ap); /* e.g. "vcpu.%u.time" */
     va_end(ap);
+    domain_params_add_int(rec->params, field, value);
 }
 
 void
@@ -457,8 +450,9 @@ qemu_stats_add_uint(DomainStatsRecord *rec, unsigned int value, const char *fmt,
 {
     va_list ap;
     va_start(ap, fmt);
-    record_add(rec, VIR_TYPED_PARAM_UINT, fmt, ap)->value.ui = value;
+    g_autofree char *field = g_strdup_vprintf(fmt, ap); /* e.g. "vcpu.%u.time" */
     va_end(ap);
+    domain_params_add_uint(rec->params, field, value);
 }
 
 void
@@ -466,8 +460,9 @@ qemu_stats_add_ullong(DomainStatsRecord *rec, guint64 value, const char *fmt, ..
 {
     va_list ap;
     va_start(ap, fmt);
-    record_add(rec, VIR_TYPED_PARAM_ULLONG, fmt, ap)->value.ul = value;
+    g_autofree char *field = g_strdup_vprintf(fmt, ap); /* e.g. "vcpu.%u.time" */
     va_end(ap);
+    domain_params_add_ullong(rec->params, field, value);
 }
 
 void
@@ -475,8 +470,9 @@ qemu_stats_add_string(DomainStatsRecord *rec, const char *value, const char *fmt
 {
     va_list ap;
     va_start(ap, fmt);
-    record_add(rec, VIR_TYPED_PARAM_STRING, fmt, ap)->value.s = g_strdup(value);
+    g_autofree char *field = g_strdup_vprintf(fmt, ap); /* e.g. "vcpu.%u.time" */
     va_end(ap);
+    domain_params_add_string(rec->params, field, value);
 }
 
 /* ---------------------------------------------------------------------------------- */
