@@ -9,6 +9,11 @@ What it measures: the same workload, through the same client library
   - virDomainGetInfo calls/s on 1 connection and on 16 connections
     (16 threads, each with its own connection); on 1 connection also the CPU
     time per call of the daemon (all its threads) and of this client
+  - the same three GetInfo figures through the C client (bench-getinfo, built
+    from getinfo-client.c next to this script): libvirt's client library
+    without Python. Python's interpreter lock lets one of 16 client threads
+    run at a time, so the Python figure on 16 connections is bound by the
+    client; the C client's 16 threads run in parallel
   - virConnectOpen + virConnectClose time
   - virConnectListAllDomains time with N domains defined, and the time to
     fetch the XML (virDomainGetXMLDesc) of all N
@@ -60,7 +65,8 @@ How to run (as root, Debian's python3 with python3-libvirt):
     /usr/bin/python3 tests/bench/bench.py --only start   # VM starts only
 Options: --domains N (default 1000), --quick (N=100, fewer iterations),
 --only calls|start (one part; default both), --skip-virtd / --skip-libvirtd,
---json FILE (raw figures).
+--client PATH (the C client; default: tests/bench/bench-getinfo in the build
+dir of --virtd), --json FILE (raw figures).
 """
 
 import argparse
@@ -143,6 +149,7 @@ class Settings:
         self.latency_calls = 2000 if quick else 50000  # in total over the rounds
         self.throughput_seconds = 1.0 if quick else 10.0  # idem, per connection count
         self.threads = 16
+        self.client = None  # the C client's path (set by main)
         self.open_close = 50 if quick else 300
         self.list_repeats = 4 if quick else 20
         self.xml_repeats = 1 if quick else 3
@@ -464,6 +471,39 @@ class Workload:
         self.add("daemon_cpu_s", [cpu_seconds(self.daemon.pid) - daemon_cpu])
         self.add("client_cpu_s", [time.process_time() - client_cpu])
 
+    def c_client(self, *args):
+        """Run the C client (bench-getinfo) with args; its stdout, or RuntimeError."""
+        if not self.s.client:
+            raise RuntimeError("no C client: build tests/bench/bench-getinfo")
+        done = subprocess.run([self.s.client, *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip() or f"bench-getinfo exited {done.returncode}")
+        return done.stdout
+
+    def c_getinfo_latency(self, calls):
+        out = self.c_client("latency", self.daemon.uri, self.names[0], str(calls))
+        self.add("c_getinfo_us", [float(x) for x in out.split()])
+
+    def c_rate(self, seconds, names):
+        """calls/s of the C client with one thread and connection per name."""
+        daemon_cpu = cpu_seconds(self.daemon.pid)
+        out = self.c_client("rate", self.daemon.uri, f"{seconds:.3f}", *names)
+        daemon_cpu = cpu_seconds(self.daemon.pid) - daemon_cpu
+        fields = dict(item.split("=") for item in out.split())
+        calls, span = int(fields["calls"]), float(fields["seconds"])
+        return calls / span, calls, daemon_cpu, float(fields["client_cpu"])
+
+    def c_calls_one(self, seconds):
+        rate, calls, daemon_cpu, client_cpu = self.c_rate(seconds, self.names[:1])
+        self.add("c_calls_1", [rate])
+        self.add("c_calls_1_n", [calls])
+        self.add("c_daemon_cpu_s", [daemon_cpu])
+        self.add("c_client_cpu_s", [client_cpu])
+
+    def c_calls_many(self, seconds):
+        names = [self.names[i % len(self.names)] for i in range(self.s.threads)]
+        self.add("c_calls_16", [self.c_rate(seconds, names)[0]])
+
     def calls_many(self, seconds):
         n = self.s.threads
         barrier = threading.Barrier(n + 1)
@@ -565,21 +605,24 @@ class Workload:
         out = dict(self.results)
         if "rss_kib" in out:
             out["rss_mib"] = out["rss_kib"] / 1024.0
-        lat = self.samples.get("getinfo_us")
-        if lat:
-            out["getinfo_median_us"] = statistics.median(lat)
-            out["getinfo_p99_us"] = percentile(lat, 0.99)
+        for prefix in ("", "c_"):
+            lat = self.samples.get(f"{prefix}getinfo_us")
+            if lat:
+                out[f"{prefix}getinfo_median_us"] = statistics.median(lat)
+                out[f"{prefix}getinfo_p99_us"] = percentile(lat, 0.99)
         defines = self.samples.get("define_ms")
         if defines:
             out["define_total_s"] = sum(defines) / 1000.0
-        for key in ("define_ms", "undefine_ms", "calls_1", "calls_16", "open_close_ms",
-                    "list_all_ms", "xml_all_ms"):
+        for key in ("define_ms", "undefine_ms", "calls_1", "calls_16", "c_calls_1",
+                    "c_calls_16", "open_close_ms", "list_all_ms", "xml_all_ms"):
             if self.samples.get(key):
                 out[key] = statistics.median(self.samples[key])
-        calls = sum(self.samples.get("calls_1_n", []))
-        if calls:
-            out["daemon_cpu_us"] = sum(self.samples["daemon_cpu_s"]) / calls * 1e6
-            out["client_cpu_us"] = sum(self.samples["client_cpu_s"]) / calls * 1e6
+        for prefix in ("", "c_"):
+            calls = sum(self.samples.get(f"{prefix}calls_1_n", []))
+            if calls:
+                for who in ("daemon", "client"):
+                    spent = sum(self.samples[f"{prefix}{who}_cpu_s"])
+                    out[f"{prefix}{who}_cpu_us"] = spent / calls * 1e6
         return out
 
 
@@ -595,6 +638,9 @@ def run_workloads(workloads, s):
         ("getinfo_us", "getinfo_latency", s.latency_calls // s.rounds),
         ("calls_1", "calls_one", s.throughput_seconds / s.rounds),
         ("calls_16", "calls_many", s.throughput_seconds / s.rounds),
+        ("c_getinfo_us", "c_getinfo_latency", s.latency_calls // s.rounds),
+        ("c_calls_1", "c_calls_one", s.throughput_seconds / s.rounds),
+        ("c_calls_16", "c_calls_many", s.throughput_seconds / s.rounds),
         ("open_close_ms", "open_close", max(1, s.open_close // s.rounds)),
         ("list_all_ms", "list_all", max(1, s.list_repeats // s.rounds)),
         ("xml_all_ms", "xml_all", 1),
@@ -1065,6 +1111,18 @@ ROWS = [
      "", None),
     ("client_cpu_us", "client CPU per GetInfo call (same client) (us)", "{:.1f}", "lower",
      "", None),
+    ("c_getinfo_median_us", "C client: virDomainGetInfo round trip, median (us)", "{:.0f}",
+     "lower", ">= 2x", lambda v, r, ratio: ratio >= 2),
+    ("c_getinfo_p99_us", "C client: virDomainGetInfo round trip, p99 (us)", "{:.0f}",
+     "lower", ">= 2x", lambda v, r, ratio: ratio >= 2),
+    ("c_calls_1", "C client: GetInfo calls/s, 1 connection", "{:.0f}", "higher",
+     ">= 2x", lambda v, r, ratio: ratio >= 2),
+    ("c_calls_16", "C client: GetInfo calls/s, 16 connections", "{:.0f}", "higher",
+     ">= 2x", lambda v, r, ratio: ratio >= 2),
+    ("c_daemon_cpu_us", "C client: daemon CPU per GetInfo call, 1 connection (us)", "{:.1f}",
+     "lower", "", None),
+    ("c_client_cpu_us", "C client: client CPU per GetInfo call (us)", "{:.1f}", "lower",
+     "", None),
     ("open_close_ms", "open + close (ms)", "{:.2f}", "lower", "", None),
     ("define_ms", "define, per domain (ms)", "{:.2f}", "lower", "", None),
     ("undefine_ms", "undefine, per domain (ms)", "{:.2f}", "lower", "", None),
@@ -1091,6 +1149,7 @@ def table(virtd, ref, virtd_errors, virtd_failed):
         v, r = virtd.get(key), ref.get(key)
         failed = (virtd_failed or key in virtd_errors
                   or key.startswith("getinfo") and "getinfo_us" in virtd_errors
+                  or key.startswith("c_getinfo") and "c_getinfo_us" in virtd_errors
                   or key.startswith("start") and "start_libvirt_ms" in virtd_errors)
         vs = fmt.format(v) if v is not None else ("FAIL" if failed else "n/a")
         rs = fmt.format(r) if r is not None else "n/a"
@@ -1213,6 +1272,16 @@ def daemon_figures(daemon, workload):
     return out
 
 
+def c_client_path(args):
+    """The C client's path: --client, or next to --virtd's build dir; None if missing."""
+    path = args.client or os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(args.virtd))), "tests", "bench", "bench-getinfo")
+    if os.access(path, os.X_OK):
+        return path
+    print(f"no C client at {path}: its rows are skipped", file=sys.stderr)
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--virtd", default="build/daemon/virtd", help="path of the virtd binary")
@@ -1223,12 +1292,15 @@ def main():
     parser.add_argument("--only", choices=("calls", "start"),
                         help="run one part only: calls (define, GetInfo, ..., daemon start) "
                              "or start (VM starts); default both")
+    parser.add_argument("--client", help="the C client (default: tests/bench/bench-getinfo "
+                                         "in the build dir of --virtd)")
     parser.add_argument("--json", help="also write the raw figures to this file")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench.py runs the daemons in system mode: run it as root")
 
     settings = Settings(args.quick, args.domains)
+    settings.client = c_client_path(args)
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
     # SIGTERM unwinds like Ctrl-C, so the finally blocks undefine and stop what we started.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
