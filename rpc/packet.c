@@ -37,41 +37,61 @@ packet_header_decode(const guint8 *buf, PacketHeader *ret_header)
     ret_header->status = (gint32)packet_length_decode(buf + 20);
 }
 
+/* Encodes the packet into @buf (@size bytes); its length, or 0 when it does not fit. */
+static guint32
+packet_encode_into(guint8 *buf, gsize size, const PacketHeader *header, xdrproc_t proc,
+                   const void *data)
+{
+    guint32 len = PACKET_MIN_SIZE;
+
+    put_u32(buf + 4, header->prog);
+    put_u32(buf + 8, header->vers);
+    put_u32(buf + 12, (guint32)header->proc);
+    put_u32(buf + 16, (guint32)header->type);
+    put_u32(buf + 20, header->serial);
+    put_u32(buf + 24, (guint32)header->status);
+    if (proc) {
+        XDR xdr;
+        gboolean ok;
+
+        xdrmem_create(&xdr, (char *)buf + PACKET_MIN_SIZE, size - PACKET_MIN_SIZE,
+                      XDR_ENCODE);
+        ok = proc(&xdr, (void *)data, 0);
+        len += xdr_getpos(&xdr);
+        xdr_destroy(&xdr);
+        if (!ok)
+            return 0;
+    }
+    put_u32(buf, len);
+    return len;
+}
+
 GBytes *
 packet_encode(const PacketHeader *header, xdrproc_t proc, const void *data, GError **error)
 {
-    /* Grow the buffer until the payload fits: most replies fit the first 64 KiB. */
+    /* Most replies are small: encode on the stack and copy out only the bytes used, so
+     * a reply costs no large allocation. Bigger ones get a heap buffer that grows. */
+    guint8 small[2048];
+    guint32 len = packet_encode_into(small, sizeof(small), header, proc, data);
+
+    if (len)
+        return g_bytes_new(small, len);
     for (gsize size = 65536;; size *= 2) {
+        guint8 *buf;
+
         if (size > PACKET_MAX_SIZE)
             size = PACKET_MAX_SIZE;
-        guint8 *buf = g_malloc(size);
-        put_u32(buf + 4, header->prog);
-        put_u32(buf + 8, header->vers);
-        put_u32(buf + 12, (guint32)header->proc);
-        put_u32(buf + 16, (guint32)header->type);
-        put_u32(buf + 20, header->serial);
-        put_u32(buf + 24, (guint32)header->status);
-        guint32 len = PACKET_MIN_SIZE;
-        if (proc) {
-            XDR xdr;
-            xdrmem_create(&xdr, (char *)buf + PACKET_MIN_SIZE, size - PACKET_MIN_SIZE,
-                          XDR_ENCODE);
-            gboolean ok = proc(&xdr, (void *)data, 0);
-            len += xdr_getpos(&xdr);
-            xdr_destroy(&xdr);
-            if (!ok) {
-                g_free(buf);
-                if (size == PACKET_MAX_SIZE) {
-                    virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC,
-                                   _("reply of procedure %d exceeds the %d byte message limit"),
-                                   header->proc, PACKET_MAX_SIZE);
-                    return NULL;
-                }
-                continue;
-            }
+        buf = g_malloc(size);
+        len = packet_encode_into(buf, size, header, proc, data);
+        if (len)
+            return g_bytes_new_take(g_realloc(buf, len), len);
+        g_free(buf);
+        if (size == PACKET_MAX_SIZE) {
+            virt_error_set(error, VIR_FROM_RPC, VIR_ERR_RPC,
+                           _("reply of procedure %d exceeds the %d byte message limit"),
+                           header->proc, PACKET_MAX_SIZE);
+            return NULL;
         }
-        put_u32(buf, len);
-        return g_bytes_new_take(g_realloc(buf, len), len);
     }
 }
 

@@ -58,6 +58,44 @@ test_error_payload_round_trip(void)
     rpc_error_clear(&in);
 }
 
+/* Encodes *data (a word count) words numbered 0, 1, 2, ... */
+static bool_t
+xdr_numbered_words(XDR *xdr, void *data, ...)
+{
+    guint32 count = *(guint32 *)data;
+
+    for (guint32 i = 0; i < count; i++) {
+        if (!xdr_u_int(xdr, &i))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static void
+test_encode_sizes(void)
+{
+    /* Small replies, replies bigger than the first try's buffer, and one over the limit. */
+    const guint32 counts[] = {1, 600, 70000};
+    PacketHeader h = {PROGRAM_REMOTE, 1, 9, PACKET_REPLY, 7, PACKET_OK};
+    guint32 too_many = (PACKET_MAX_SIZE - PACKET_MIN_SIZE) / 4 + 1;
+    g_autoptr(GError) err = NULL;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(counts); i++) {
+        g_autoptr(GBytes) pkt = packet_encode(&h, (xdrproc_t)xdr_numbered_words,
+                                              &counts[i], NULL);
+        gsize len;
+        const guint8 *data = g_bytes_get_data(pkt, &len);
+
+        g_assert_cmpuint(len, ==, PACKET_MIN_SIZE + 4 * counts[i]);
+        g_assert_cmpuint(packet_length_decode(data), ==, len);
+        g_assert_cmpuint(packet_length_decode(data + len - 4), ==, counts[i] - 1);
+    }
+    g_assert_null(packet_encode(&h, (xdrproc_t)xdr_numbered_words, &too_many, &err));
+    g_assert_cmpint(err->code, ==, VIR_ERR_RPC);
+    g_assert_cmpstr(err->message, ==,
+                    "reply of procedure 9 exceeds the 33554432 byte message limit");
+}
+
 static void
 test_decode_rejects_bad_payloads(void)
 {
@@ -165,6 +203,7 @@ main(int argc, char **argv)
     g_test_add_func("/rpc/packet/header-round-trip", test_header_round_trip);
     g_test_add_func("/rpc/packet/error-round-trip", test_error_payload_round_trip);
     g_test_add_func("/rpc/packet/bad-payloads", test_decode_rejects_bad_payloads);
+    g_test_add_func("/rpc/packet/encode-sizes", test_encode_sizes);
     g_test_add_func("/rpc/procedures/table", test_procedure_table);
     g_test_add_func("/rpc/error/messages", test_error_messages);
     return g_test_run();
