@@ -9,6 +9,7 @@
 #include <libxml/tree.h>
 
 #include "xml/domain-conf.h"
+#include "xml/ptr-vec.h"
 #include "xml/xml-util.h"
 
 typedef enum {
@@ -160,8 +161,8 @@ typedef struct {
     char *model_fallback;
     char *vendor;
     unsigned int sockets, dies, cores, threads; /* 0: no <topology> */
-    GPtrArray *features;   /* DomainCpuFeature * */
-    GPtrArray *cells;      /* DomainNumaCell * */
+    PtrVec features;       /* DomainCpuFeature * */
+    PtrVec cells;          /* DomainNumaCell * */
 } DomainCpuDef;
 
 typedef struct {
@@ -344,27 +345,27 @@ typedef struct {
 
 typedef struct {
     char *emulator;
-    GPtrArray *disks;       /* DomainDiskDef * */
-    GPtrArray *controllers; /* DomainControllerDef * */
-    GPtrArray *filesystems; /* XmlTree * */
-    GPtrArray *nets;        /* DomainNetDef * */
-    GPtrArray *smartcards;  /* XmlTree * */
-    GPtrArray *serials;     /* DomainChrDef * */
-    GPtrArray *parallels;   /* DomainChrDef * */
-    GPtrArray *consoles;    /* DomainChrDef * */
-    GPtrArray *channels;    /* DomainChrDef * */
-    GPtrArray *inputs;      /* DomainInputDef * */
-    GPtrArray *tpms;        /* XmlTree * */
-    GPtrArray *graphics;    /* DomainGraphicsDef * */
-    GPtrArray *sounds;      /* DomainSoundDef * */
-    GPtrArray *audios;      /* XmlTree * */
-    GPtrArray *videos;      /* DomainVideoDef * */
-    GPtrArray *hostdevs;    /* XmlTree * */
-    GPtrArray *redirdevs;   /* XmlTree * */
-    GPtrArray *watchdogs;   /* DomainWatchdogDef * */
+    PtrVec disks;           /* DomainDiskDef * */
+    PtrVec controllers;     /* DomainControllerDef * */
+    PtrVec filesystems;     /* XmlTree * */
+    PtrVec nets;            /* DomainNetDef * */
+    PtrVec smartcards;      /* XmlTree * */
+    PtrVec serials;         /* DomainChrDef * */
+    PtrVec parallels;       /* DomainChrDef * */
+    PtrVec consoles;        /* DomainChrDef * */
+    PtrVec channels;        /* DomainChrDef * */
+    PtrVec inputs;          /* DomainInputDef * */
+    PtrVec tpms;            /* XmlTree * */
+    PtrVec graphics;        /* DomainGraphicsDef * */
+    PtrVec sounds;          /* DomainSoundDef * */
+    PtrVec audios;          /* XmlTree * */
+    PtrVec videos;          /* DomainVideoDef * */
+    PtrVec hostdevs;        /* XmlTree * */
+    PtrVec redirdevs;       /* XmlTree * */
+    PtrVec watchdogs;       /* DomainWatchdogDef * */
     DomainMemballoonDef *memballoon;
-    GPtrArray *rngs;        /* DomainRngDef * */
-    GPtrArray *panics;      /* XmlTree * */
+    PtrVec rngs;            /* DomainRngDef * */
+    PtrVec panics;          /* XmlTree * */
 } DomainDevices;
 
 struct _DomainDef {
@@ -384,7 +385,7 @@ struct _DomainDef {
     char *iothreads;
 
     char *blkio_weight;
-    GPtrArray *blkio_devices;            /* DomainBlkioDevice * */
+    PtrVec blkio_devices;                /* DomainBlkioDevice * */
     char *memtune[DOMAIN_MEMTUNE_LAST];  /* KiB */
 
     unsigned int vcpus_max;
@@ -394,15 +395,15 @@ struct _DomainDef {
     XmlTree *vcpus_elem;                 /* <vcpus> element kept verbatim, or NULL */
 
     char *cputune[DOMAIN_CPUTUNE_LAST];
-    GPtrArray *vcpupins;                 /* DomainPin * */
+    PtrVec vcpupins;                     /* DomainPin * */
     char *emulatorpin;
-    GPtrArray *iothreadpins;             /* DomainPin * */
+    PtrVec iothreadpins;                 /* DomainPin * */
     gboolean has_cputune_elem;
 
     char *numa_memory_mode;
     char *numa_memory_nodeset;
     char *numa_memory_placement;
-    GPtrArray *numa_memnodes;            /* DomainMemnode * */
+    PtrVec numa_memnodes;                /* DomainMemnode * */
     gboolean has_numatune;
 
     char *resource_partition;
@@ -421,10 +422,10 @@ struct _DomainDef {
     char *initrd;
     char *cmdline;
     char *dtb;
-    GPtrArray *boot_devs;                /* char * */
+    PtrVec boot_devs;                    /* char * */
     char *bootmenu_enable;
     char *bootmenu_timeout;
-    GPtrArray *os_extra;                 /* smbios, bios, ... verbatim */
+    PtrVec os_extra;                     /* smbios, bios, ... verbatim */
 
     gboolean has_features;
     char *features[DOMAIN_FEATURE_LAST]; /* "" for a flag feature, the state otherwise */
@@ -436,7 +437,7 @@ struct _DomainDef {
     char *clock_timezone;
     char *clock_adjustment;
     char *clock_basis;
-    GPtrArray *timers;                   /* DomainTimer * */
+    PtrVec timers;                       /* DomainTimer * */
 
     DomainLifecycleAction on_poweroff;
     DomainLifecycleAction on_reboot;

@@ -670,41 +670,11 @@ static DomainDef *
 domain_def_new(void)
 {
     DomainDef *def = g_new0(DomainDef, 1);
-    DomainDevices *dev = &def->devices;
 
-    def->blkio_devices = g_ptr_array_new_with_free_func((GDestroyNotify)blkio_device_free);
-    def->vcpupins = g_ptr_array_new_with_free_func((GDestroyNotify)pin_free);
-    def->iothreadpins = g_ptr_array_new_with_free_func((GDestroyNotify)pin_free);
-    def->numa_memnodes = g_ptr_array_new_with_free_func((GDestroyNotify)memnode_free);
-    def->boot_devs = g_ptr_array_new_with_free_func(g_free);
-    def->os_extra = xml_tree_array_new();
-    def->cpu.features = g_ptr_array_new_with_free_func((GDestroyNotify)cpu_feature_free);
-    def->cpu.cells = g_ptr_array_new_with_free_func((GDestroyNotify)numa_cell_free);
-    def->timers = g_ptr_array_new_with_free_func((GDestroyNotify)timer_free);
+    /* every list is an empty PtrVec already: nothing to allocate */
     def->on_poweroff = DOMAIN_LIFECYCLE_DESTROY;
     def->on_reboot = DOMAIN_LIFECYCLE_RESTART;
     def->on_crash = DOMAIN_LIFECYCLE_DESTROY;
-
-    dev->disks = g_ptr_array_new_with_free_func((GDestroyNotify)disk_free);
-    dev->controllers = g_ptr_array_new_with_free_func((GDestroyNotify)controller_free);
-    dev->filesystems = xml_tree_array_new();
-    dev->nets = g_ptr_array_new_with_free_func((GDestroyNotify)net_free);
-    dev->smartcards = xml_tree_array_new();
-    dev->serials = g_ptr_array_new_with_free_func((GDestroyNotify)chr_free);
-    dev->parallels = g_ptr_array_new_with_free_func((GDestroyNotify)chr_free);
-    dev->consoles = g_ptr_array_new_with_free_func((GDestroyNotify)chr_free);
-    dev->channels = g_ptr_array_new_with_free_func((GDestroyNotify)chr_free);
-    dev->inputs = g_ptr_array_new_with_free_func((GDestroyNotify)input_free);
-    dev->tpms = xml_tree_array_new();
-    dev->graphics = g_ptr_array_new_with_free_func((GDestroyNotify)graphics_free);
-    dev->sounds = g_ptr_array_new_with_free_func((GDestroyNotify)sound_free);
-    dev->audios = xml_tree_array_new();
-    dev->videos = g_ptr_array_new_with_free_func((GDestroyNotify)video_free);
-    dev->hostdevs = xml_tree_array_new();
-    dev->redirdevs = xml_tree_array_new();
-    dev->watchdogs = g_ptr_array_new_with_free_func((GDestroyNotify)watchdog_free);
-    dev->rngs = g_ptr_array_new_with_free_func((GDestroyNotify)rng_free);
-    dev->panics = xml_tree_array_new();
     return def;
 }
 
@@ -726,7 +696,7 @@ domain_def_free(DomainDef *def)
     xml_tree_free(def->memory_backing);
     g_free(def->iothreads);
     g_free(def->blkio_weight);
-    g_ptr_array_unref(def->blkio_devices);
+    ptr_vec_clear(&def->blkio_devices, (GDestroyNotify)blkio_device_free);
     for (int i = 0; i < DOMAIN_MEMTUNE_LAST; i++)
         g_free(def->memtune[i]);
     g_free(def->vcpu_placement);
@@ -734,13 +704,13 @@ domain_def_free(DomainDef *def)
     xml_tree_free(def->vcpus_elem);
     for (int i = 0; i < DOMAIN_CPUTUNE_LAST; i++)
         g_free(def->cputune[i]);
-    g_ptr_array_unref(def->vcpupins);
+    ptr_vec_clear(&def->vcpupins, (GDestroyNotify)pin_free);
     g_free(def->emulatorpin);
-    g_ptr_array_unref(def->iothreadpins);
+    ptr_vec_clear(&def->iothreadpins, (GDestroyNotify)pin_free);
     g_free(def->numa_memory_mode);
     g_free(def->numa_memory_nodeset);
     g_free(def->numa_memory_placement);
-    g_ptr_array_unref(def->numa_memnodes);
+    ptr_vec_clear(&def->numa_memnodes, (GDestroyNotify)memnode_free);
     g_free(def->resource_partition);
     g_free(def->os_type);
     g_free(def->os_arch);
@@ -756,10 +726,10 @@ domain_def_free(DomainDef *def)
     g_free(def->initrd);
     g_free(def->cmdline);
     g_free(def->dtb);
-    g_ptr_array_unref(def->boot_devs);
+    ptr_vec_clear(&def->boot_devs, g_free);
     g_free(def->bootmenu_enable);
     g_free(def->bootmenu_timeout);
-    g_ptr_array_unref(def->os_extra);
+    ptr_vec_clear(&def->os_extra, (GDestroyNotify)xml_tree_free);
     for (int i = 0; i < DOMAIN_FEATURE_LAST; i++) {
         g_free(def->features[i]);
         xml_tree_free(def->feature_trees[i]);
@@ -770,38 +740,38 @@ domain_def_free(DomainDef *def)
     g_free(def->cpu.model);
     g_free(def->cpu.model_fallback);
     g_free(def->cpu.vendor);
-    g_ptr_array_unref(def->cpu.features);
-    g_ptr_array_unref(def->cpu.cells);
+    ptr_vec_clear(&def->cpu.features, (GDestroyNotify)cpu_feature_free);
+    ptr_vec_clear(&def->cpu.cells, (GDestroyNotify)numa_cell_free);
     g_free(def->clock_offset);
     g_free(def->clock_timezone);
     g_free(def->clock_adjustment);
     g_free(def->clock_basis);
-    g_ptr_array_unref(def->timers);
+    ptr_vec_clear(&def->timers, (GDestroyNotify)timer_free);
     g_free(def->pm_suspend_to_mem);
     g_free(def->pm_suspend_to_disk);
 
     g_free(dev->emulator);
-    g_ptr_array_unref(dev->disks);
-    g_ptr_array_unref(dev->controllers);
-    g_ptr_array_unref(dev->filesystems);
-    g_ptr_array_unref(dev->nets);
-    g_ptr_array_unref(dev->smartcards);
-    g_ptr_array_unref(dev->serials);
-    g_ptr_array_unref(dev->parallels);
-    g_ptr_array_unref(dev->consoles);
-    g_ptr_array_unref(dev->channels);
-    g_ptr_array_unref(dev->inputs);
-    g_ptr_array_unref(dev->tpms);
-    g_ptr_array_unref(dev->graphics);
-    g_ptr_array_unref(dev->sounds);
-    g_ptr_array_unref(dev->audios);
-    g_ptr_array_unref(dev->videos);
-    g_ptr_array_unref(dev->hostdevs);
-    g_ptr_array_unref(dev->redirdevs);
-    g_ptr_array_unref(dev->watchdogs);
+    ptr_vec_clear(&dev->disks, (GDestroyNotify)disk_free);
+    ptr_vec_clear(&dev->controllers, (GDestroyNotify)controller_free);
+    ptr_vec_clear(&dev->filesystems, (GDestroyNotify)xml_tree_free);
+    ptr_vec_clear(&dev->nets, (GDestroyNotify)net_free);
+    ptr_vec_clear(&dev->smartcards, (GDestroyNotify)xml_tree_free);
+    ptr_vec_clear(&dev->serials, (GDestroyNotify)chr_free);
+    ptr_vec_clear(&dev->parallels, (GDestroyNotify)chr_free);
+    ptr_vec_clear(&dev->consoles, (GDestroyNotify)chr_free);
+    ptr_vec_clear(&dev->channels, (GDestroyNotify)chr_free);
+    ptr_vec_clear(&dev->inputs, (GDestroyNotify)input_free);
+    ptr_vec_clear(&dev->tpms, (GDestroyNotify)xml_tree_free);
+    ptr_vec_clear(&dev->graphics, (GDestroyNotify)graphics_free);
+    ptr_vec_clear(&dev->sounds, (GDestroyNotify)sound_free);
+    ptr_vec_clear(&dev->audios, (GDestroyNotify)xml_tree_free);
+    ptr_vec_clear(&dev->videos, (GDestroyNotify)video_free);
+    ptr_vec_clear(&dev->hostdevs, (GDestroyNotify)xml_tree_free);
+    ptr_vec_clear(&dev->redirdevs, (GDestroyNotify)xml_tree_free);
+    ptr_vec_clear(&dev->watchdogs, (GDestroyNotify)watchdog_free);
     memballoon_free(dev->memballoon);
-    g_ptr_array_unref(dev->rngs);
-    g_ptr_array_unref(dev->panics);
+    ptr_vec_clear(&dev->rngs, (GDestroyNotify)rng_free);
+    ptr_vec_clear(&dev->panics, (GDestroyNotify)xml_tree_free);
     g_free(def);
 }
 
@@ -820,20 +790,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainWatchdogDef, watchdog_free)
 /* ---- parse: devices ---------------------------------------------------------------- */
 
 static void
-disk_insert(GPtrArray *disks, DomainDiskDef *disk)
+disk_insert(PtrVec *disks, DomainDiskDef *disk)
 {
     int idx = domain_disk_target_index(disk->target_dev);
 
     /* libvirt keeps disks of one bus sorted by target name */
     for (guint i = 0; i < disks->len; i++) {
-        DomainDiskDef *other = disks->pdata[i];
+        DomainDiskDef *other = ptr_vec_index(disks, i);
 
         if (other->bus == disk->bus && domain_disk_target_index(other->target_dev) > idx) {
-            g_ptr_array_insert(disks, i, disk);
+            ptr_vec_insert(disks, i, disk);
             return;
         }
     }
-    g_ptr_array_add(disks, disk);
+    ptr_vec_add(disks, disk);
 }
 
 static gboolean
@@ -930,7 +900,7 @@ parse_disk(DomainDef *def, xmlNode *node, GError **error)
     disk->wwn = xml_child_text(node, "wwn");
     if (!parse_address(node, &disk->address, error))
         return FALSE;
-    disk_insert(def->devices.disks, g_steal_pointer(&disk));
+    disk_insert(&def->devices.disks, g_steal_pointer(&disk));
     return TRUE;
 }
 
@@ -969,7 +939,7 @@ parse_controller(DomainDef *def, xmlNode *node, GError **error)
     }
     if (!parse_address(node, &ctrl->address, error))
         return FALSE;
-    g_ptr_array_add(def->devices.controllers, g_steal_pointer(&ctrl));
+    ptr_vec_add(&def->devices.controllers, g_steal_pointer(&ctrl));
     return TRUE;
 }
 
@@ -1042,7 +1012,7 @@ parse_net(DomainDef *def, xmlNode *node, GError **error)
     if (!prop_boot_order(node, &net->boot_order, error) ||
         !parse_address(node, &net->address, error))
         return FALSE;
-    g_ptr_array_add(def->devices.nets, g_steal_pointer(&net));
+    ptr_vec_add(&def->devices.nets, g_steal_pointer(&net));
     return TRUE;
 }
 
@@ -1055,7 +1025,7 @@ parse_chr(DomainDef *def, xmlNode *node, DomainChrKind kind, GError **error)
     };
     g_autoptr(DomainChrDef) chr = g_new0(DomainChrDef, 1);
     xmlNode *child;
-    GPtrArray *list;
+    PtrVec *list;
 
     chr->kind = kind;
     chr->target_port = -1;
@@ -1096,12 +1066,12 @@ parse_chr(DomainDef *def, xmlNode *node, DomainChrKind kind, GError **error)
         return FALSE;
     switch (kind) {
     case DOMAIN_CHR_SERIAL:
-        list = xml_is(node, "parallel") ? def->devices.parallels : def->devices.serials;
+        list = xml_is(node, "parallel") ? &def->devices.parallels : &def->devices.serials;
         break;
-    case DOMAIN_CHR_CONSOLE: list = def->devices.consoles; break;
-    default: list = def->devices.channels; break;
+    case DOMAIN_CHR_CONSOLE: list = &def->devices.consoles; break;
+    default: list = &def->devices.channels; break;
     }
-    g_ptr_array_add(list, g_steal_pointer(&chr));
+    ptr_vec_add(list, g_steal_pointer(&chr));
     return TRUE;
 }
 
@@ -1189,7 +1159,7 @@ parse_graphics(DomainDef *def, xmlNode *node, GError **error)
                         _("graphics 'listen' attribute '%s' does not match the first <listen> element"),
                         listen);
     }
-    g_ptr_array_add(def->devices.graphics, g_steal_pointer(&gfx));
+    ptr_vec_add(&def->devices.graphics, g_steal_pointer(&gfx));
     return TRUE;
 }
 
@@ -1227,9 +1197,9 @@ parse_video(DomainDef *def, xmlNode *node, GError **error)
         return FALSE;
     /* the primary video goes first */
     if (video->primary)
-        g_ptr_array_insert(def->devices.videos, 0, g_steal_pointer(&video));
+        ptr_vec_insert(&def->devices.videos, 0, g_steal_pointer(&video));
     else
-        g_ptr_array_add(def->devices.videos, g_steal_pointer(&video));
+        ptr_vec_add(&def->devices.videos, g_steal_pointer(&video));
     return TRUE;
 }
 
@@ -1256,7 +1226,7 @@ parse_input(DomainDef *def, xmlNode *node, GError **error)
     }
     if (!parse_address(node, &input->address, error))
         return FALSE;
-    g_ptr_array_add(def->devices.inputs, g_steal_pointer(&input));
+    ptr_vec_add(&def->devices.inputs, g_steal_pointer(&input));
     return TRUE;
 }
 
@@ -1279,7 +1249,7 @@ parse_sound(DomainDef *def, xmlNode *node, GError **error)
     }
     if (!parse_address(node, &sound->address, error))
         return FALSE;
-    g_ptr_array_add(def->devices.sounds, g_steal_pointer(&sound));
+    ptr_vec_add(&def->devices.sounds, g_steal_pointer(&sound));
     return TRUE;
 }
 
@@ -1346,7 +1316,7 @@ parse_rng(DomainDef *def, xmlNode *node, GError **error)
     }
     if (!parse_address(node, &rng->address, error))
         return FALSE;
-    g_ptr_array_add(def->devices.rngs, g_steal_pointer(&rng));
+    ptr_vec_add(&def->devices.rngs, g_steal_pointer(&rng));
     return TRUE;
 }
 
@@ -1365,7 +1335,7 @@ parse_watchdog(DomainDef *def, xmlNode *node, GError **error)
     if (!prop_enum(node, "action", actions, &wd->action, error) ||
         !parse_address(node, &wd->address, error))
         return FALSE;
-    g_ptr_array_add(def->devices.watchdogs, g_steal_pointer(&wd));
+    ptr_vec_add(&def->devices.watchdogs, g_steal_pointer(&wd));
     return TRUE;
 }
 
@@ -1409,19 +1379,19 @@ parse_devices(DomainDef *def, xmlNode *devices, GError **error)
         } else if (xml_is(cur, "watchdog")) {
             ok = parse_watchdog(def, cur, error);
         } else if (xml_is(cur, "audio")) {
-            g_ptr_array_add(dev->audios, xml_tree_new_from_node(cur));
+            ptr_vec_add(&dev->audios, xml_tree_new_from_node(cur));
         } else if (xml_is(cur, "hostdev")) {
-            g_ptr_array_add(dev->hostdevs, xml_tree_new_from_node(cur));
+            ptr_vec_add(&dev->hostdevs, xml_tree_new_from_node(cur));
         } else if (xml_is(cur, "redirdev")) {
-            g_ptr_array_add(dev->redirdevs, xml_tree_new_from_node(cur));
+            ptr_vec_add(&dev->redirdevs, xml_tree_new_from_node(cur));
         } else if (xml_is(cur, "filesystem")) {
-            g_ptr_array_add(dev->filesystems, xml_tree_new_from_node(cur));
+            ptr_vec_add(&dev->filesystems, xml_tree_new_from_node(cur));
         } else if (xml_is(cur, "smartcard")) {
-            g_ptr_array_add(dev->smartcards, xml_tree_new_from_node(cur));
+            ptr_vec_add(&dev->smartcards, xml_tree_new_from_node(cur));
         } else if (xml_is(cur, "tpm")) {
-            g_ptr_array_add(dev->tpms, xml_tree_new_from_node(cur));
+            ptr_vec_add(&dev->tpms, xml_tree_new_from_node(cur));
         } else if (xml_is(cur, "panic")) {
-            g_ptr_array_add(dev->panics, xml_tree_new_from_node(cur));
+            ptr_vec_add(&dev->panics, xml_tree_new_from_node(cur));
         }
         if (!ok)
             return FALSE;
@@ -1548,7 +1518,7 @@ parse_memory_section(DomainDef *def, xmlNode *root, GError **error)
             if (!xml_is(cur, "device"))
                 continue;
             bdev = g_new0(DomainBlkioDevice, 1);
-            g_ptr_array_add(def->blkio_devices, bdev);
+            ptr_vec_add(&def->blkio_devices, bdev);
             if (!(bdev->path = xml_child_text(cur, "path")))
                 return fail(error, VIR_ERR_XML_ERROR,
                             _("missing element 'path' of blkiotune device at line %ld"),
@@ -1621,7 +1591,7 @@ parse_vcpu_section(DomainDef *def, xmlNode *root, GError **error)
             if (!vcpupin && !xml_is(cur, "iothreadpin"))
                 continue;
             pin = g_new0(DomainPin, 1);
-            g_ptr_array_add(vcpupin ? def->vcpupins : def->iothreadpins, pin);
+            ptr_vec_add(vcpupin ? &def->vcpupins : &def->iothreadpins, pin);
             if (!(pin->vcpu = xml_prop(cur, idattr)))
                 return fail_missing(error, cur, idattr);
             if (!(pin->cpuset = xml_prop(cur, "cpuset")))
@@ -1647,7 +1617,7 @@ parse_vcpu_section(DomainDef *def, xmlNode *root, GError **error)
             if (!xml_is(cur, "memnode"))
                 continue;
             mn = g_new0(DomainMemnode, 1);
-            g_ptr_array_add(def->numa_memnodes, mn);
+            ptr_vec_add(&def->numa_memnodes, mn);
             mn->cellid = xml_prop(cur, "cellid");
             mn->mode = xml_prop(cur, "mode");
             mn->nodeset = xml_prop(cur, "nodeset");
@@ -1710,12 +1680,12 @@ parse_os(DomainDef *def, xmlNode *root, GError **error)
                 return fail_missing(error, cur, "dev");
             if (!g_strv_contains(boot_devs, dev))
                 return fail_value(error, cur, "dev", dev);
-            if (def->boot_devs->len >= 4)
+            if (def->boot_devs.len >= 4)
                 return fail(error, VIR_ERR_XML_ERROR, _("too many <boot> devices in <os>"));
-            g_ptr_array_add(def->boot_devs, g_steal_pointer(&dev));
+            ptr_vec_add(&def->boot_devs, g_steal_pointer(&dev));
         } else if (xml_is(cur, "smbios") || xml_is(cur, "bios") || xml_is(cur, "acpi") ||
                    xml_is(cur, "initarg") || xml_is(cur, "firmware")) {
-            g_ptr_array_add(def->os_extra, xml_tree_new_from_node(cur));
+            ptr_vec_add(&def->os_extra, xml_tree_new_from_node(cur));
         }
     }
     if ((node = xml_child(os, "bootmenu"))) {
@@ -1823,7 +1793,7 @@ parse_cpu(DomainDef *def, xmlNode *root, GError **error)
         if (!xml_is(cur, "feature"))
             continue;
         f = g_new0(DomainCpuFeature, 1);
-        g_ptr_array_add(def->cpu.features, f);
+        ptr_vec_add(&def->cpu.features, f);
         if (!(f->name = xml_prop(cur, "name")))
             return fail_missing(error, cur, "name");
         if (!prop_enum(cur, "policy", policies, &f->policy, error))
@@ -1838,7 +1808,7 @@ parse_cpu(DomainDef *def, xmlNode *root, GError **error)
             if (!xml_is(cur, "cell"))
                 continue;
             c = g_new0(DomainNumaCell, 1);
-            g_ptr_array_add(def->cpu.cells, c);
+            ptr_vec_add(&def->cpu.cells, c);
             c->id = xml_prop(cur, "id");
             c->cpus = xml_prop(cur, "cpus");
             c->mem_access = xml_prop(cur, "memAccess");
@@ -1870,7 +1840,7 @@ parse_clock(DomainDef *def, xmlNode *root, GError **error)
         if (!xml_is(cur, "timer"))
             continue;
         t = g_new0(DomainTimer, 1);
-        g_ptr_array_add(def->timers, t);
+        ptr_vec_add(&def->timers, t);
         if (!(t->name = xml_prop(cur, "name")))
             return fail_missing(error, cur, "name");
         if (!prop_enum(cur, "present", yes_no, &t->present, error) ||
@@ -1992,8 +1962,8 @@ machine_is_q35(const DomainDef *def)
 static DomainControllerDef *
 controller_find(const DomainDef *def, const char *type, int index)
 {
-    for (guint i = 0; i < def->devices.controllers->len; i++) {
-        DomainControllerDef *ctrl = def->devices.controllers->pdata[i];
+    for (guint i = 0; i < def->devices.controllers.len; i++) {
+        DomainControllerDef *ctrl = ptr_vec_index(&def->devices.controllers, i);
 
         if (strcmp(ctrl->type, type) == 0 && (index < 0 || ctrl->index == index))
             return ctrl;
@@ -2006,19 +1976,19 @@ controller_find(const DomainDef *def, const char *type, int index)
 static void
 controller_insert(DomainDef *def, DomainControllerDef *ctrl)
 {
-    GPtrArray *list = def->devices.controllers;
+    PtrVec *list = &def->devices.controllers;
     int pos = -1;
 
     for (guint i = 0; i < list->len; i++) {
-        DomainControllerDef *other = list->pdata[i];
+        DomainControllerDef *other = ptr_vec_index(list, i);
 
         if (strcmp(other->type, ctrl->type) == 0 && other->index <= ctrl->index)
             pos = i + 1;
     }
     if (pos < 0)
-        g_ptr_array_add(list, ctrl);
+        ptr_vec_add(list, ctrl);
     else
-        g_ptr_array_insert(list, pos, ctrl);
+        ptr_vec_insert(list, pos, ctrl);
 }
 
 static void
@@ -2039,16 +2009,16 @@ controller_add(DomainDef *def, const char *type, int index, const char *model)
 static void
 controllers_assign_indexes(DomainDef *def)
 {
-    GPtrArray *list = def->devices.controllers;
+    const PtrVec *list = &def->devices.controllers;
 
     for (guint i = 0; i < list->len; i++) {
-        DomainControllerDef *ctrl = list->pdata[i];
+        DomainControllerDef *ctrl = ptr_vec_index(list, i);
         int next = 0;
 
         if (ctrl->index >= 0)
             continue;
         for (guint j = 0; j < list->len; j++) {
-            DomainControllerDef *other = list->pdata[j];
+            DomainControllerDef *other = ptr_vec_index(list, j);
 
             if (j == i || strcmp(other->type, ctrl->type) != 0 || other->index < 0)
                 continue;
@@ -2078,8 +2048,8 @@ post_parse_controllers(DomainDef *def, GError **error)
     controller_add(def, "pci", 0, q35 ? "pcie-root" : "pci-root");
 
     /* controllers the disks need */
-    for (guint i = 0; i < dev->disks->len; i++) {
-        DomainDiskDef *disk = dev->disks->pdata[i];
+    for (guint i = 0; i < dev->disks.len; i++) {
+        DomainDiskDef *disk = ptr_vec_index(&dev->disks, i);
         int idx = domain_disk_target_index(disk->target_dev);
 
         switch (disk->bus) {
@@ -2103,18 +2073,18 @@ post_parse_controllers(DomainDef *def, GError **error)
             break;
         }
     }
-    for (guint i = 0; i < dev->controllers->len; i++) {
-        DomainControllerDef *ctrl = dev->controllers->pdata[i];
+    for (guint i = 0; i < dev->controllers.len; i++) {
+        DomainControllerDef *ctrl = ptr_vec_index(&dev->controllers, i);
 
         if (strcmp(ctrl->type, "scsi") == 0 && !ctrl->model)
             ctrl->model = g_strdup("lsilogic");
     }
 
     /* virtio consoles and channels sit on a virtio-serial controller */
-    for (guint i = 0; i < dev->channels->len + dev->consoles->len; i++) {
-        DomainChrDef *chr = i < dev->channels->len
-                                ? dev->channels->pdata[i]
-                                : dev->consoles->pdata[i - dev->channels->len];
+    for (guint i = 0; i < dev->channels.len + dev->consoles.len; i++) {
+        DomainChrDef *chr = i < dev->channels.len
+                                ? ptr_vec_index(&dev->channels, i)
+                                : ptr_vec_index(&dev->consoles, i - dev->channels.len);
 
         if (g_strcmp0(chr->target_type, "virtio") == 0) {
             if (!controller_find(def, "virtio-serial", -1))
@@ -2152,36 +2122,36 @@ post_parse_chrs(DomainDef *def)
     DomainDevices *dev = &def->devices;
 
     /* the first serial port also shows as the first console */
-    if (dev->consoles->len == 0 && dev->serials->len > 0) {
+    if (dev->consoles.len == 0 && dev->serials.len > 0) {
         DomainChrDef *con = g_new0(DomainChrDef, 1);
 
         con->kind = DOMAIN_CHR_CONSOLE;
         con->target_type = g_strdup("serial");
         con->target_port = 0;
-        chr_copy_source(con, dev->serials->pdata[0]);
-        g_ptr_array_add(dev->consoles, con);
+        chr_copy_source(con, ptr_vec_index(&dev->serials, 0));
+        ptr_vec_add(&dev->consoles, con);
     }
     /* the first console of target type serial is the first serial port */
-    if (dev->consoles->len > 0) {
-        DomainChrDef *con = dev->consoles->pdata[0];
+    if (dev->consoles.len > 0) {
+        DomainChrDef *con = ptr_vec_index(&dev->consoles, 0);
 
         if (!con->target_type)
             con->target_type = g_strdup("serial");
         if (strcmp(con->target_type, "serial") == 0) {
-            if (dev->serials->len == 0) {
+            if (dev->serials.len == 0) {
                 DomainChrDef *serial = g_new0(DomainChrDef, 1);
 
                 serial->kind = DOMAIN_CHR_SERIAL;
                 serial->target_port = -1;
                 chr_copy_source(serial, con);
-                g_ptr_array_add(dev->serials, serial);
+                ptr_vec_add(&dev->serials, serial);
             } else {
-                chr_copy_source(con, dev->serials->pdata[0]);
+                chr_copy_source(con, ptr_vec_index(&dev->serials, 0));
             }
         }
     }
-    for (guint i = 0; i < dev->serials->len; i++) {
-        DomainChrDef *serial = dev->serials->pdata[i];
+    for (guint i = 0; i < dev->serials.len; i++) {
+        DomainChrDef *serial = ptr_vec_index(&dev->serials, i);
 
         if (!serial->target_type)
             serial->target_type = g_strdup("isa-serial");
@@ -2190,8 +2160,8 @@ post_parse_chrs(DomainDef *def)
         if (serial->target_port < 0) {
             int port = 0;
 
-            for (guint j = 0; j < dev->serials->len; j++) {
-                DomainChrDef *other = dev->serials->pdata[j];
+            for (guint j = 0; j < dev->serials.len; j++) {
+                DomainChrDef *other = ptr_vec_index(&dev->serials, j);
 
                 if (j != i && other->target_port >= port)
                     port = other->target_port + 1;
@@ -2199,14 +2169,14 @@ post_parse_chrs(DomainDef *def)
             serial->target_port = port;
         }
     }
-    for (guint i = 0; i < dev->parallels->len; i++) {
-        DomainChrDef *par = dev->parallels->pdata[i];
+    for (guint i = 0; i < dev->parallels.len; i++) {
+        DomainChrDef *par = ptr_vec_index(&dev->parallels, i);
 
         if (par->target_port < 0)
             par->target_port = i;
     }
-    for (guint i = 0; i < dev->consoles->len; i++) {
-        DomainChrDef *con = dev->consoles->pdata[i];
+    for (guint i = 0; i < dev->consoles.len; i++) {
+        DomainChrDef *con = ptr_vec_index(&dev->consoles, i);
 
         if (!con->target_type)
             con->target_type = g_strdup("virtio");
@@ -2221,8 +2191,8 @@ post_parse_graphics(DomainDef *def)
     DomainDevices *dev = &def->devices;
     gboolean has_spice = FALSE;
 
-    for (guint i = 0; i < dev->graphics->len; i++) {
-        DomainGraphicsDef *gfx = dev->graphics->pdata[i];
+    for (guint i = 0; i < dev->graphics.len; i++) {
+        DomainGraphicsDef *gfx = ptr_vec_index(&dev->graphics, i);
         gboolean vnc = strcmp(gfx->type, "vnc") == 0;
         gboolean spice = strcmp(gfx->type, "spice") == 0;
 
@@ -2240,7 +2210,7 @@ post_parse_graphics(DomainDef *def)
             g_ptr_array_add(gfx->listens, l);
         }
     }
-    if (dev->audios->len == 0) {
+    if (dev->audios.len == 0) {
         XmlTree *audio = g_new0(XmlTree, 1);
 
         audio->name = g_strdup("audio");
@@ -2250,7 +2220,7 @@ post_parse_graphics(DomainDef *def)
         g_ptr_array_add(audio->attrs, g_strdup("1"));
         g_ptr_array_add(audio->attrs, g_strdup("type"));
         g_ptr_array_add(audio->attrs, g_strdup(has_spice ? "spice" : "none"));
-        g_ptr_array_add(dev->audios, audio);
+        ptr_vec_add(&dev->audios, audio);
     }
 }
 
@@ -2284,8 +2254,8 @@ input_add(DomainDef *def, const char *type, const char *bus)
 {
     DomainInputDef *input;
 
-    for (guint i = 0; i < def->devices.inputs->len; i++) {
-        input = def->devices.inputs->pdata[i];
+    for (guint i = 0; i < def->devices.inputs.len; i++) {
+        input = ptr_vec_index(&def->devices.inputs, i);
         if (strcmp(input->type, type) == 0 && g_strcmp0(input->bus, bus) == 0)
             return;
     }
@@ -2293,7 +2263,7 @@ input_add(DomainDef *def, const char *type, const char *bus)
     input->type = g_strdup(type);
     input->bus = g_strdup(bus);
     input->extra = xml_tree_array_new();
-    g_ptr_array_add(def->devices.inputs, input);
+    ptr_vec_add(&def->devices.inputs, input);
 }
 
 static void
@@ -2379,8 +2349,8 @@ domain_def_post_parse(DomainDef *def, GError **error)
     if (!dev->emulator)
         dev->emulator = g_strdup(DOMAIN_DEFAULT_EMULATOR);
 
-    for (guint i = 0; i < dev->disks->len; i++) {
-        DomainDiskDef *disk = dev->disks->pdata[i];
+    for (guint i = 0; i < dev->disks.len; i++) {
+        DomainDiskDef *disk = ptr_vec_index(&dev->disks, i);
 
         /* an empty removable drive has no block device behind it */
         if (!disk->source && disk->device != DOMAIN_DISK_DEVICE_DISK)
@@ -2393,8 +2363,8 @@ domain_def_post_parse(DomainDef *def, GError **error)
     if (!post_parse_controllers(def, error))
         return FALSE;
 
-    for (guint i = 0; i < dev->nets->len; i++) {
-        DomainNetDef *net = dev->nets->pdata[i];
+    for (guint i = 0; i < dev->nets.len; i++) {
+        DomainNetDef *net = ptr_vec_index(&dev->nets, i);
 
         if (mac_is_zero(net->mac))
             generate_mac(net->mac);
@@ -2403,8 +2373,8 @@ domain_def_post_parse(DomainDef *def, GError **error)
     }
     post_parse_chrs(def);
 
-    for (guint i = 0; i < dev->inputs->len; i++) {
-        DomainInputDef *input = dev->inputs->pdata[i];
+    for (guint i = 0; i < dev->inputs.len; i++) {
+        DomainInputDef *input = ptr_vec_index(&dev->inputs, i);
 
         if (!input->bus)
             input->bus = g_strdup(strcmp(input->type, "tablet") == 0 ? "usb" : "ps2");
@@ -2413,46 +2383,46 @@ domain_def_post_parse(DomainDef *def, GError **error)
     input_add(def, "keyboard", "ps2");
 
     post_parse_graphics(def);
-    if (dev->videos->len == 0 && dev->graphics->len > 0) {
+    if (dev->videos.len == 0 && dev->graphics.len > 0) {
         DomainVideoDef *video = g_new0(DomainVideoDef, 1);
 
-        g_ptr_array_add(dev->videos, video);
+        ptr_vec_add(&dev->videos, video);
     }
-    for (guint i = 0; i < dev->videos->len; i++)
-        video_set_defaults(dev->videos->pdata[i], i == 0);
+    for (guint i = 0; i < dev->videos.len; i++)
+        video_set_defaults(ptr_vec_index(&dev->videos, i), i == 0);
 
     if (!dev->memballoon) {
         dev->memballoon = g_new0(DomainMemballoonDef, 1);
         dev->memballoon->model = g_strdup("virtio");
     }
-    for (guint i = 0; i < dev->rngs->len; i++) {
-        DomainRngDef *rng = dev->rngs->pdata[i];
+    for (guint i = 0; i < dev->rngs.len; i++) {
+        DomainRngDef *rng = ptr_vec_index(&dev->rngs, i);
 
         if (strcmp(rng->backend_model, "random") == 0 && !rng->backend_path)
             rng->backend_path = g_strdup("/dev/random");
     }
-    for (guint i = 0; i < dev->watchdogs->len; i++) {
-        DomainWatchdogDef *wd = dev->watchdogs->pdata[i];
+    for (guint i = 0; i < dev->watchdogs.len; i++) {
+        DomainWatchdogDef *wd = ptr_vec_index(&dev->watchdogs, i);
 
         if (!wd->action)
             wd->action = g_strdup("reset");
     }
     /* the default boot device, unless devices carry their own boot order */
-    if (def->boot_devs->len == 0) {
+    if (def->boot_devs.len == 0) {
         gboolean per_device = FALSE;
 
-        for (guint i = 0; i < dev->disks->len; i++)
-            per_device |= ((DomainDiskDef *)dev->disks->pdata[i])->boot_order > 0;
-        for (guint i = 0; i < dev->nets->len; i++)
-            per_device |= ((DomainNetDef *)dev->nets->pdata[i])->boot_order > 0;
-        for (guint i = 0; i < dev->hostdevs->len; i++) {
-            XmlTree *hd = dev->hostdevs->pdata[i];
+        for (guint i = 0; i < dev->disks.len; i++)
+            per_device |= ((DomainDiskDef *)ptr_vec_index(&dev->disks, i))->boot_order > 0;
+        for (guint i = 0; i < dev->nets.len; i++)
+            per_device |= ((DomainNetDef *)ptr_vec_index(&dev->nets, i))->boot_order > 0;
+        for (guint i = 0; i < dev->hostdevs.len; i++) {
+            XmlTree *hd = ptr_vec_index(&dev->hostdevs, i);
 
             for (guint j = 0; j < hd->children->len; j++)
                 per_device |= strcmp(((XmlTree *)hd->children->pdata[j])->name, "boot") == 0;
         }
         if (!per_device)
-            g_ptr_array_add(def->boot_devs, g_strdup("hd"));
+            ptr_vec_add(&def->boot_devs, g_strdup("hd"));
     }
     return TRUE;
 }
@@ -2486,11 +2456,11 @@ domain_def_check(const DomainDef *def, GError **error)
         return fail(error, VIR_ERR_CONFIG_UNSUPPORTED,
                     _("action 'preserve' is not supported for on_poweroff and on_reboot"));
 
-    for (guint i = 0; i < dev->disks->len; i++) {
-        const DomainDiskDef *disk = dev->disks->pdata[i];
+    for (guint i = 0; i < dev->disks.len; i++) {
+        const DomainDiskDef *disk = ptr_vec_index(&dev->disks, i);
 
         for (guint j = 0; j < i; j++) {
-            const DomainDiskDef *other = dev->disks->pdata[j];
+            const DomainDiskDef *other = ptr_vec_index(&dev->disks, j);
 
             if (strcmp(disk->target_dev, other->target_dev) == 0)
                 return fail(error, VIR_ERR_XML_ERROR,
@@ -2504,8 +2474,8 @@ domain_def_check(const DomainDef *def, GError **error)
             per_device_boot = TRUE;
         }
     }
-    for (guint i = 0; i < dev->nets->len; i++) {
-        const DomainNetDef *net = dev->nets->pdata[i];
+    for (guint i = 0; i < dev->nets.len; i++) {
+        const DomainNetDef *net = ptr_vec_index(&dev->nets, i);
 
         if (net->boot_order) {
             if (g_hash_table_contains(orders, GUINT_TO_POINTER(net->boot_order)))
@@ -2515,7 +2485,7 @@ domain_def_check(const DomainDef *def, GError **error)
             per_device_boot = TRUE;
         }
         for (guint j = 0; j < i; j++) {
-            const DomainNetDef *other = dev->nets->pdata[j];
+            const DomainNetDef *other = ptr_vec_index(&dev->nets, j);
 
             if (memcmp(net->mac, other->mac, 6) == 0)
                 return fail(error, VIR_ERR_XML_ERROR,
@@ -2524,14 +2494,14 @@ domain_def_check(const DomainDef *def, GError **error)
                             net->mac[5]);
         }
     }
-    if (per_device_boot && def->boot_devs->len > 0)
+    if (per_device_boot && def->boot_devs.len > 0)
         return fail(error, VIR_ERR_CONFIG_UNSUPPORTED,
                     _("per-device boot order cannot be combined with <boot dev> in <os>"));
-    for (guint i = 0; i < dev->controllers->len; i++) {
-        const DomainControllerDef *ctrl = dev->controllers->pdata[i];
+    for (guint i = 0; i < dev->controllers.len; i++) {
+        const DomainControllerDef *ctrl = ptr_vec_index(&dev->controllers, i);
 
         for (guint j = 0; j < i; j++) {
-            const DomainControllerDef *other = dev->controllers->pdata[j];
+            const DomainControllerDef *other = ptr_vec_index(&dev->controllers, j);
 
             if (strcmp(ctrl->type, other->type) == 0 && ctrl->index == other->index &&
                 !ctrl->master_startport && !other->master_startport &&
@@ -2558,6 +2528,14 @@ format_trees(GString *buf, const GPtrArray *trees, int indent)
 {
     for (guint i = 0; trees && i < trees->len; i++)
         xml_tree_format(buf, trees->pdata[i], indent);
+}
+
+/* format_trees() for the device lists of XmlTree * held in a PtrVec. */
+static void
+format_tree_vec(GString *buf, const PtrVec *trees, int indent)
+{
+    for (guint i = 0; i < trees->len; i++)
+        xml_tree_format(buf, ptr_vec_index(trees, i), indent);
 }
 
 /* Close the start tag of an element whose children are in @body: "/>" when empty. */
@@ -2589,11 +2567,11 @@ format_memory(GString *buf, const DomainDef *def)
     g_string_append_printf(buf,
                            "  <currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>\n",
                            def->current_memory_kib);
-    if (def->blkio_weight || def->blkio_devices->len) {
+    if (def->blkio_weight || def->blkio_devices.len) {
         g_string_append(buf, "  <blkiotune>\n");
         xml_text_elem(buf, 4, "weight", def->blkio_weight);
-        for (guint i = 0; i < def->blkio_devices->len; i++) {
-            DomainBlkioDevice *bdev = def->blkio_devices->pdata[i];
+        for (guint i = 0; i < def->blkio_devices.len; i++) {
+            DomainBlkioDevice *bdev = ptr_vec_index(&def->blkio_devices, i);
 
             g_string_append(buf, "    <device>\n");
             xml_text_elem(buf, 6, "path", bdev->path);
@@ -2635,8 +2613,8 @@ format_vcpu(GString *buf, const DomainDef *def)
 
     for (int i = 0; i < DOMAIN_CPUTUNE_LAST; i++)
         xml_text_elem(body, 4, cputune_names[i], def->cputune[i]);
-    for (guint i = 0; i < def->vcpupins->len; i++) {
-        DomainPin *pin = def->vcpupins->pdata[i];
+    for (guint i = 0; i < def->vcpupins.len; i++) {
+        DomainPin *pin = ptr_vec_index(&def->vcpupins, i);
 
         g_string_append(body, "    <vcpupin");
         xml_attr(body, "vcpu", pin->vcpu);
@@ -2648,8 +2626,8 @@ format_vcpu(GString *buf, const DomainDef *def)
         xml_attr(body, "cpuset", def->emulatorpin);
         g_string_append(body, "/>\n");
     }
-    for (guint i = 0; i < def->iothreadpins->len; i++) {
-        DomainPin *pin = def->iothreadpins->pdata[i];
+    for (guint i = 0; i < def->iothreadpins.len; i++) {
+        DomainPin *pin = ptr_vec_index(&def->iothreadpins, i);
 
         g_string_append(body, "    <iothreadpin");
         xml_attr(body, "iothread", pin->vcpu);
@@ -2660,7 +2638,7 @@ format_vcpu(GString *buf, const DomainDef *def)
         g_string_append_printf(buf, "  <cputune>\n%s  </cputune>\n", body->str);
 
     if (def->numa_memory_mode || def->numa_memory_nodeset || def->numa_memory_placement ||
-        def->numa_memnodes->len) {
+        def->numa_memnodes.len) {
         g_string_append(buf, "  <numatune>\n");
         if (def->numa_memory_mode || def->numa_memory_nodeset || def->numa_memory_placement) {
             g_string_append(buf, "    <memory");
@@ -2669,8 +2647,8 @@ format_vcpu(GString *buf, const DomainDef *def)
             xml_attr(buf, "placement", def->numa_memory_placement);
             g_string_append(buf, "/>\n");
         }
-        for (guint i = 0; i < def->numa_memnodes->len; i++) {
-            DomainMemnode *mn = def->numa_memnodes->pdata[i];
+        for (guint i = 0; i < def->numa_memnodes.len; i++) {
+            DomainMemnode *mn = ptr_vec_index(&def->numa_memnodes, i);
 
             g_string_append(buf, "    <memnode");
             xml_attr(buf, "cellid", mn->cellid);
@@ -2696,8 +2674,8 @@ format_os(GString *buf, const DomainDef *def)
     xml_attr(buf, "arch", def->os_arch);
     xml_attr(buf, "machine", def->os_machine);
     g_string_append_printf(buf, ">%s</type>\n", def->os_type);
-    for (guint i = 0; i < def->os_extra->len; i++) {
-        XmlTree *t = def->os_extra->pdata[i];
+    for (guint i = 0; i < def->os_extra.len; i++) {
+        XmlTree *t = ptr_vec_index(&def->os_extra, i);
 
         if (strcmp(t->name, "firmware") == 0)
             xml_tree_format(buf, t, 4);
@@ -2730,22 +2708,24 @@ format_os(GString *buf, const DomainDef *def)
     xml_text_elem(buf, 4, "initrd", def->initrd);
     xml_text_elem(buf, 4, "cmdline", def->cmdline);
     xml_text_elem(buf, 4, "dtb", def->dtb);
-    for (guint i = 0; i < def->os_extra->len; i++) {
-        XmlTree *t = def->os_extra->pdata[i];
+    for (guint i = 0; i < def->os_extra.len; i++) {
+        XmlTree *t = ptr_vec_index(&def->os_extra, i);
 
         if (strcmp(t->name, "acpi") == 0 || strcmp(t->name, "initarg") == 0)
             xml_tree_format(buf, t, 4);
     }
-    for (guint i = 0; i < def->boot_devs->len; i++)
-        g_string_append_printf(buf, "    <boot dev='%s'/>\n", (char *)def->boot_devs->pdata[i]);
+    for (guint i = 0; i < def->boot_devs.len; i++) {
+        const char *dev = ptr_vec_index(&def->boot_devs, i);
+        g_string_append_printf(buf, "    <boot dev='%s'/>\n", dev);
+    }
     if (def->bootmenu_enable || def->bootmenu_timeout) {
         g_string_append(buf, "    <bootmenu");
         xml_attr(buf, "enable", def->bootmenu_enable);
         xml_attr(buf, "timeout", def->bootmenu_timeout);
         g_string_append(buf, "/>\n");
     }
-    for (guint i = 0; i < def->os_extra->len; i++) {
-        XmlTree *t = def->os_extra->pdata[i];
+    for (guint i = 0; i < def->os_extra.len; i++) {
+        XmlTree *t = ptr_vec_index(&def->os_extra, i);
 
         if (strcmp(t->name, "smbios") == 0 || strcmp(t->name, "bios") == 0)
             xml_tree_format(buf, t, 4);
@@ -2800,18 +2780,18 @@ format_cpu(GString *buf, const DomainDef *def)
         g_string_append_printf(body,
                                "    <topology sockets='%u' dies='%u' cores='%u' threads='%u'/>\n",
                                cpu->sockets, cpu->dies, cpu->cores, cpu->threads);
-    for (guint i = 0; i < cpu->features->len; i++) {
-        DomainCpuFeature *f = cpu->features->pdata[i];
+    for (guint i = 0; i < cpu->features.len; i++) {
+        DomainCpuFeature *f = ptr_vec_index(&cpu->features, i);
 
         g_string_append(body, "    <feature");
         xml_attr(body, "policy", f->policy);
         xml_attr(body, "name", f->name);
         g_string_append(body, "/>\n");
     }
-    if (cpu->cells->len) {
+    if (cpu->cells.len) {
         g_string_append(body, "    <numa>\n");
-        for (guint i = 0; i < cpu->cells->len; i++) {
-            DomainNumaCell *c = cpu->cells->pdata[i];
+        for (guint i = 0; i < cpu->cells.len; i++) {
+            DomainNumaCell *c = ptr_vec_index(&cpu->cells, i);
 
             g_string_append(body, "      <cell");
             xml_attr(body, "id", c->id);
@@ -2837,8 +2817,8 @@ format_clock(GString *buf, const DomainDef *def)
     xml_attr(buf, "timezone", def->clock_timezone);
     xml_attr(buf, "adjustment", def->clock_adjustment);
     xml_attr(buf, "basis", def->clock_basis);
-    for (guint i = 0; i < def->timers->len; i++) {
-        DomainTimer *t = def->timers->pdata[i];
+    for (guint i = 0; i < def->timers.len; i++) {
+        DomainTimer *t = ptr_vec_index(&def->timers, i);
 
         g_string_append(body, "    <timer");
         xml_attr(body, "name", t->name);
@@ -3104,24 +3084,24 @@ format_devices(GString *buf, const DomainDef *def, unsigned int flags)
 
     g_string_append(buf, "  <devices>\n");
     xml_text_elem(buf, 4, "emulator", dev->emulator);
-    for (guint i = 0; i < dev->disks->len; i++)
-        format_disk(buf, dev->disks->pdata[i]);
-    for (guint i = 0; i < dev->controllers->len; i++)
-        format_controller(buf, dev->controllers->pdata[i]);
-    format_trees(buf, dev->filesystems, 4);
-    for (guint i = 0; i < dev->nets->len; i++)
-        format_net(buf, dev->nets->pdata[i], flags);
-    format_trees(buf, dev->smartcards, 4);
-    for (guint i = 0; i < dev->serials->len; i++)
-        format_chr(buf, "serial", dev->serials->pdata[i], flags);
-    for (guint i = 0; i < dev->parallels->len; i++)
-        format_chr(buf, "parallel", dev->parallels->pdata[i], flags);
-    for (guint i = 0; i < dev->consoles->len; i++)
-        format_chr(buf, "console", dev->consoles->pdata[i], flags);
-    for (guint i = 0; i < dev->channels->len; i++)
-        format_chr(buf, "channel", dev->channels->pdata[i], flags);
-    for (guint i = 0; i < dev->inputs->len; i++) {
-        const DomainInputDef *input = dev->inputs->pdata[i];
+    for (guint i = 0; i < dev->disks.len; i++)
+        format_disk(buf, ptr_vec_index(&dev->disks, i));
+    for (guint i = 0; i < dev->controllers.len; i++)
+        format_controller(buf, ptr_vec_index(&dev->controllers, i));
+    format_tree_vec(buf, &dev->filesystems, 4);
+    for (guint i = 0; i < dev->nets.len; i++)
+        format_net(buf, ptr_vec_index(&dev->nets, i), flags);
+    format_tree_vec(buf, &dev->smartcards, 4);
+    for (guint i = 0; i < dev->serials.len; i++)
+        format_chr(buf, "serial", ptr_vec_index(&dev->serials, i), flags);
+    for (guint i = 0; i < dev->parallels.len; i++)
+        format_chr(buf, "parallel", ptr_vec_index(&dev->parallels, i), flags);
+    for (guint i = 0; i < dev->consoles.len; i++)
+        format_chr(buf, "console", ptr_vec_index(&dev->consoles, i), flags);
+    for (guint i = 0; i < dev->channels.len; i++)
+        format_chr(buf, "channel", ptr_vec_index(&dev->channels, i), flags);
+    for (guint i = 0; i < dev->inputs.len; i++) {
+        const DomainInputDef *input = ptr_vec_index(&dev->inputs, i);
         g_autoptr(GString) body = g_string_new(NULL);
 
         g_string_append(buf, "    <input");
@@ -3131,11 +3111,11 @@ format_devices(GString *buf, const DomainDef *def, unsigned int flags)
         format_address(body, &input->address, 6);
         close_element(buf, "input", body, 4);
     }
-    format_trees(buf, dev->tpms, 4);
-    for (guint i = 0; i < dev->graphics->len; i++)
-        format_graphics(buf, dev->graphics->pdata[i], flags);
-    for (guint i = 0; i < dev->sounds->len; i++) {
-        const DomainSoundDef *sound = dev->sounds->pdata[i];
+    format_tree_vec(buf, &dev->tpms, 4);
+    for (guint i = 0; i < dev->graphics.len; i++)
+        format_graphics(buf, ptr_vec_index(&dev->graphics, i), flags);
+    for (guint i = 0; i < dev->sounds.len; i++) {
+        const DomainSoundDef *sound = ptr_vec_index(&dev->sounds, i);
         g_autoptr(GString) body = g_string_new(NULL);
 
         g_string_append(buf, "    <sound");
@@ -3144,13 +3124,13 @@ format_devices(GString *buf, const DomainDef *def, unsigned int flags)
         format_address(body, &sound->address, 6);
         close_element(buf, "sound", body, 4);
     }
-    format_trees(buf, dev->audios, 4);
-    for (guint i = 0; i < dev->videos->len; i++)
-        format_video(buf, dev->videos->pdata[i]);
-    format_trees(buf, dev->hostdevs, 4);
-    format_trees(buf, dev->redirdevs, 4);
-    for (guint i = 0; i < dev->watchdogs->len; i++) {
-        const DomainWatchdogDef *wd = dev->watchdogs->pdata[i];
+    format_tree_vec(buf, &dev->audios, 4);
+    for (guint i = 0; i < dev->videos.len; i++)
+        format_video(buf, ptr_vec_index(&dev->videos, i));
+    format_tree_vec(buf, &dev->hostdevs, 4);
+    format_tree_vec(buf, &dev->redirdevs, 4);
+    for (guint i = 0; i < dev->watchdogs.len; i++) {
+        const DomainWatchdogDef *wd = ptr_vec_index(&dev->watchdogs, i);
         g_autoptr(GString) body = g_string_new(NULL);
 
         g_string_append(buf, "    <watchdog");
@@ -3172,8 +3152,8 @@ format_devices(GString *buf, const DomainDef *def, unsigned int flags)
         format_address(body, &mb->address, 6);
         close_element(buf, "memballoon", body, 4);
     }
-    for (guint i = 0; i < dev->rngs->len; i++) {
-        const DomainRngDef *rng = dev->rngs->pdata[i];
+    for (guint i = 0; i < dev->rngs.len; i++) {
+        const DomainRngDef *rng = ptr_vec_index(&dev->rngs, i);
 
         g_string_append(buf, "    <rng");
         xml_attr(buf, "model", rng->model);
@@ -3200,7 +3180,7 @@ format_devices(GString *buf, const DomainDef *def, unsigned int flags)
         format_address(buf, &rng->address, 6);
         g_string_append(buf, "    </rng>\n");
     }
-    format_trees(buf, dev->panics, 4);
+    format_tree_vec(buf, &dev->panics, 4);
     g_string_append(buf, "  </devices>\n");
 }
 
@@ -3613,14 +3593,14 @@ domain_def_get_metadata(const DomainDef *def, int type, const char *uri, GError 
 int
 domain_def_find_disk(const DomainDef *def, const char *name, GError **error)
 {
-    GPtrArray *disks = def->devices.disks;
-    for (guint i = 0; disks && i < disks->len; i++) {
-        const DomainDiskDef *d = g_ptr_array_index(disks, i);
+    const PtrVec *disks = &def->devices.disks;
+    for (guint i = 0; i < disks->len; i++) {
+        const DomainDiskDef *d = ptr_vec_index(disks, i);
         if (g_strcmp0(d->target_dev, name) == 0)
             return i;
     }
-    for (guint i = 0; disks && i < disks->len; i++) {
-        const DomainDiskDef *d = g_ptr_array_index(disks, i);
+    for (guint i = 0; i < disks->len; i++) {
+        const DomainDiskDef *d = ptr_vec_index(disks, i);
         if (d->source && g_strcmp0(d->source, name) == 0)
             return i;
     }

@@ -121,8 +121,8 @@ def_quota(const char *text)
 static const char *
 vcpu_cpuset(const DomainDef *def, unsigned int vcpu)
 {
-    for (guint i = 0; def->vcpupins && i < def->vcpupins->len; i++) {
-        const DomainPin *pin = g_ptr_array_index(def->vcpupins, i);
+    for (guint i = 0; i < def->vcpupins.len; i++) {
+        const DomainPin *pin = ptr_vec_index(&def->vcpupins, i);
         if (pin->vcpu && g_ascii_strtoull(pin->vcpu, NULL, 10) == vcpu)
             return pin->cpuset;
     }
@@ -187,8 +187,8 @@ apply_vm_limits(Cgroup *vm, const DomainDef *def, GError **error)
             [DOMAIN_BLKIO_DEV_READ_BYTES_SEC] = "read_bps",
             [DOMAIN_BLKIO_DEV_WRITE_BYTES_SEC] = "write_bps",
         };
-        for (guint i = 0; def->blkio_devices && i < def->blkio_devices->len; i++) {
-            const DomainBlkioDevice *dev = g_ptr_array_index(def->blkio_devices, i);
+        for (guint i = 0; i < def->blkio_devices.len; i++) {
+            const DomainBlkioDevice *dev = ptr_vec_index(&def->blkio_devices, i);
             if (def_value(dev->fields[DOMAIN_BLKIO_DEV_WEIGHT], &v) &&
                 !cgroup_set_blkio_device_weight(vm, dev->path, v, error))
                 return FALSE;

@@ -163,8 +163,8 @@ feature_on(const DomainDef *def, DomainFeature feature)
 static const DomainTimer *
 timer_find(const DomainDef *def, const char *name)
 {
-    for (guint i = 0; def->timers && i < def->timers->len; i++) {
-        const DomainTimer *timer = def->timers->pdata[i];
+    for (guint i = 0; i < def->timers.len; i++) {
+        const DomainTimer *timer = ptr_vec_index(&def->timers, i);
 
         if (g_strcmp0(timer->name, name) == 0)
             return timer;
@@ -175,8 +175,8 @@ timer_find(const DomainDef *def, const char *name)
 static const DomainControllerDef *
 controller_find(const DomainDef *def, const char *type, int index)
 {
-    for (guint i = 0; i < def->devices.controllers->len; i++) {
-        const DomainControllerDef *ctrl = def->devices.controllers->pdata[i];
+    for (guint i = 0; i < def->devices.controllers.len; i++) {
+        const DomainControllerDef *ctrl = ptr_vec_index(&def->devices.controllers, i);
 
         if (strcmp(ctrl->type, type) == 0 && ctrl->index == index)
             return ctrl;
@@ -203,7 +203,7 @@ numa_policy(const char *mode)
 static gboolean
 ram_needs_backend(const DomainDef *def)
 {
-    return (!def->cpu.cells || def->cpu.cells->len == 0) && def->numa_memory_nodeset &&
+    return def->cpu.cells.len == 0 && def->numa_memory_nodeset &&
            numa_policy(def->numa_memory_mode);
 }
 
@@ -284,8 +284,8 @@ qemu_command_add_machine(QemuCommandBuilder *b, GError **error)
 static void
 cpu_add_features(GString *s, const DomainDef *def)
 {
-    for (guint i = 0; def->cpu.features && i < def->cpu.features->len; i++) {
-        const DomainCpuFeature *f = def->cpu.features->pdata[i];
+    for (guint i = 0; i < def->cpu.features.len; i++) {
+        const DomainCpuFeature *f = ptr_vec_index(&def->cpu.features, i);
         gboolean off = g_strcmp0(f->policy, "disable") == 0 ||
                        g_strcmp0(f->policy, "forbid") == 0;
 
@@ -416,8 +416,8 @@ qemu_command_add_iothreads(QemuCommandBuilder *b, GError **error)
 static const DomainMemnode *
 cell_memnode(const DomainDef *def, const char *id)
 {
-    for (guint i = 0; def->numa_memnodes && i < def->numa_memnodes->len; i++) {
-        const DomainMemnode *m = g_ptr_array_index(def->numa_memnodes, i);
+    for (guint i = 0; i < def->numa_memnodes.len; i++) {
+        const DomainMemnode *m = ptr_vec_index(&def->numa_memnodes, i);
         if (g_strcmp0(m->cellid, id) == 0)
             return m;
     }
@@ -428,20 +428,20 @@ static gboolean
 qemu_command_add_numa(QemuCommandBuilder *b, GError **error)
 {
     const DomainDef *def = b->def;
-    GPtrArray *cells = def->cpu.cells;
+    const PtrVec *cells = &def->cpu.cells;
     guint64 total = 0;
 
-    if (!cells || cells->len == 0)
+    if (cells->len == 0)
         return TRUE;
     for (guint i = 0; i < cells->len; i++)
-        total += ((const DomainNumaCell *)cells->pdata[i])->memory_kib;
+        total += ((const DomainNumaCell *)ptr_vec_index(cells, i))->memory_kib;
     if (total != def->memory_kib)
         return unsupported(error, _("NUMA cells hold %" G_GUINT64_FORMAT " KiB of memory "
                                     "but the domain has %" G_GUINT64_FORMAT " KiB"),
                            total, def->memory_kib);
 
     for (guint i = 0; i < cells->len; i++) {
-        const DomainNumaCell *cell = cells->pdata[i];
+        const DomainNumaCell *cell = ptr_vec_index(cells, i);
         const char *id = cell->id ? cell->id : "0";
         g_autoptr(GString) node = g_string_new(NULL);
         g_auto(GStrv) ranges = g_strsplit(cell->cpus ? cell->cpus : "", ",", -1);
@@ -523,8 +523,8 @@ qemu_command_add_lifecycle(QemuCommandBuilder *b)
 static int
 first_disk(const DomainDef *def, DomainDiskDevice device)
 {
-    for (guint i = 0; i < def->devices.disks->len; i++) {
-        const DomainDiskDef *disk = def->devices.disks->pdata[i];
+    for (guint i = 0; i < def->devices.disks.len; i++) {
+        const DomainDiskDef *disk = ptr_vec_index(&def->devices.disks, i);
 
         if (disk->device == device)
             return i;
@@ -540,15 +540,19 @@ qemu_command_assign_boot_order(QemuCommandBuilder *b)
     const DomainDef *def = b->def;
     unsigned int next = 1;
 
-    b->disk_boot = g_new0(unsigned int, def->devices.disks->len + 1);
-    b->net_boot = g_new0(unsigned int, def->devices.nets->len + 1);
-    for (guint i = 0; i < def->devices.disks->len; i++)
-        b->disk_boot[i] = ((const DomainDiskDef *)def->devices.disks->pdata[i])->boot_order;
-    for (guint i = 0; i < def->devices.nets->len; i++)
-        b->net_boot[i] = ((const DomainNetDef *)def->devices.nets->pdata[i])->boot_order;
+    b->disk_boot = g_new0(unsigned int, def->devices.disks.len + 1);
+    b->net_boot = g_new0(unsigned int, def->devices.nets.len + 1);
+    for (guint i = 0; i < def->devices.disks.len; i++) {
+        const DomainDiskDef *disk = ptr_vec_index(&def->devices.disks, i);
+        b->disk_boot[i] = disk->boot_order;
+    }
+    for (guint i = 0; i < def->devices.nets.len; i++) {
+        const DomainNetDef *net = ptr_vec_index(&def->devices.nets, i);
+        b->net_boot[i] = net->boot_order;
+    }
 
-    for (guint i = 0; def->boot_devs && i < def->boot_devs->len; i++) {
-        const char *dev = def->boot_devs->pdata[i];
+    for (guint i = 0; i < def->boot_devs.len; i++) {
+        const char *dev = ptr_vec_index(&def->boot_devs, i);
         int idx = -1;
 
         if (strcmp(dev, "hd") == 0)
@@ -559,7 +563,7 @@ qemu_command_assign_boot_order(QemuCommandBuilder *b)
             idx = first_disk(def, DOMAIN_DISK_DEVICE_FLOPPY);
         if (idx >= 0 && b->disk_boot[idx] == 0) {
             b->disk_boot[idx] = next++;
-        } else if (strcmp(dev, "network") == 0 && def->devices.nets->len > 0 &&
+        } else if (strcmp(dev, "network") == 0 && def->devices.nets.len > 0 &&
                    b->net_boot[0] == 0) {
             b->net_boot[0] = next++;
         }
@@ -1296,7 +1300,7 @@ graphics_spice(QemuCommandBuilder *b, const DomainGraphicsDef *gfx, GError **err
 static gboolean
 qemu_command_add_graphics(QemuCommandBuilder *b, GError **error)
 {
-    GPtrArray *list = b->def->devices.graphics;
+    const PtrVec *list = &b->def->devices.graphics;
     gboolean vnc = FALSE, spice = FALSE;
 
     if (list->len == 0) {
@@ -1304,7 +1308,7 @@ qemu_command_add_graphics(QemuCommandBuilder *b, GError **error)
         return TRUE;
     }
     for (guint i = 0; i < list->len; i++) {
-        const DomainGraphicsDef *gfx = list->pdata[i];
+        const DomainGraphicsDef *gfx = ptr_vec_index(list, i);
 
         if (strcmp(gfx->type, "vnc") == 0 && !vnc) {
             vnc = TRUE;
@@ -1377,12 +1381,12 @@ qemu_command_add_video(QemuCommandBuilder *b, const DomainVideoDef *video, guint
 static gboolean
 qemu_command_add_audiodev(QemuCommandBuilder *b, GError **error)
 {
-    const GPtrArray *audios = b->def->devices.audios;
-    const XmlTree *audio = audios && audios->len ? audios->pdata[0] : NULL;
+    const PtrVec *audios = &b->def->devices.audios;
+    const XmlTree *audio = audios->len ? ptr_vec_index(audios, 0) : NULL;
     const char *type = audio ? xml_tree_get_attr(audio, "type") : NULL;
     const char *id = audio ? xml_tree_get_attr(audio, "id") : NULL;
 
-    if (b->def->devices.sounds->len == 0)
+    if (b->def->devices.sounds.len == 0)
         return TRUE;
     if (!type)
         type = "none";
@@ -1510,16 +1514,16 @@ static gboolean
 qemu_command_check_unsupported(const DomainDef *def, GError **error)
 {
     const struct {
-        const GPtrArray *list;
+        const PtrVec *list;
         const char *what;
     } kinds[] = {
-        { def->devices.filesystems, "filesystem" }, { def->devices.smartcards, "smartcard" },
-        { def->devices.parallels, "parallel" },     { def->devices.tpms, "tpm" },
-        { def->devices.hostdevs, "hostdev" },       { def->devices.panics, "panic" },
+        { &def->devices.filesystems, "filesystem" }, { &def->devices.smartcards, "smartcard" },
+        { &def->devices.parallels, "parallel" },     { &def->devices.tpms, "tpm" },
+        { &def->devices.hostdevs, "hostdev" },       { &def->devices.panics, "panic" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {
-        if (kinds[i].list && kinds[i].list->len > 0)
+        if (kinds[i].list->len > 0)
             return unsupported(error, _("<%s> devices are not supported yet"), kinds[i].what);
     }
     return TRUE;
@@ -1528,10 +1532,10 @@ qemu_command_check_unsupported(const DomainDef *def, GError **error)
 static gboolean
 qemu_command_add_redirdevs(QemuCommandBuilder *b, GError **error)
 {
-    const GPtrArray *list = b->def->devices.redirdevs;
+    const PtrVec *list = &b->def->devices.redirdevs;
 
-    for (guint i = 0; list && i < list->len; i++) {
-        const XmlTree *redir = list->pdata[i];
+    for (guint i = 0; i < list->len; i++) {
+        const XmlTree *redir = ptr_vec_index(list, i);
         g_autofree char *alias = g_strdup_printf("redir%u", i);
         g_autofree char *chardev = g_strconcat("char", alias, NULL);
         DomainChrDef chr = { .kind = DOMAIN_CHR_LAST, .type = (char *)"spicevmc" };
@@ -1561,52 +1565,52 @@ qemu_command_add_devices(QemuCommandBuilder *b, GError **error)
 
     if (!qemu_command_check_unsupported(b->def, error))
         return FALSE;
-    for (guint i = 0; i < dev->controllers->len; i++) {
-        if (!qemu_command_add_controller(b, dev->controllers->pdata[i], error))
+    for (guint i = 0; i < dev->controllers.len; i++) {
+        if (!qemu_command_add_controller(b, ptr_vec_index(&dev->controllers, i), error))
             return FALSE;
     }
-    for (guint i = 0; i < dev->disks->len; i++) {
-        if (!qemu_command_add_disk(b, dev->disks->pdata[i], i, &node, error))
+    for (guint i = 0; i < dev->disks.len; i++) {
+        if (!qemu_command_add_disk(b, ptr_vec_index(&dev->disks, i), i, &node, error))
             return FALSE;
     }
-    for (guint i = 0; i < dev->nets->len; i++) {
-        if (!qemu_command_add_net(b, dev->nets->pdata[i], i, error))
+    for (guint i = 0; i < dev->nets.len; i++) {
+        if (!qemu_command_add_net(b, ptr_vec_index(&dev->nets, i), i, error))
             return FALSE;
     }
-    for (guint i = 0; i < dev->serials->len; i++) {
-        if (!qemu_command_add_serial(b, dev->serials->pdata[i], i, error))
+    for (guint i = 0; i < dev->serials.len; i++) {
+        if (!qemu_command_add_serial(b, ptr_vec_index(&dev->serials, i), i, error))
             return FALSE;
     }
-    for (guint i = 0; i < dev->consoles->len; i++) {
-        if (!qemu_command_add_console(b, dev->consoles->pdata[i], i, error))
+    for (guint i = 0; i < dev->consoles.len; i++) {
+        if (!qemu_command_add_console(b, ptr_vec_index(&dev->consoles, i), i, error))
             return FALSE;
     }
-    for (guint i = 0; i < dev->channels->len; i++) {
-        if (!qemu_command_add_channel(b, dev->channels->pdata[i], i, error))
+    for (guint i = 0; i < dev->channels.len; i++) {
+        if (!qemu_command_add_channel(b, ptr_vec_index(&dev->channels, i), i, error))
             return FALSE;
     }
-    for (guint i = 0; i < dev->inputs->len; i++) {
-        if (!qemu_command_add_input(b, dev->inputs->pdata[i], i, error))
+    for (guint i = 0; i < dev->inputs.len; i++) {
+        if (!qemu_command_add_input(b, ptr_vec_index(&dev->inputs, i), i, error))
             return FALSE;
     }
     if (!qemu_command_add_audiodev(b, error) || !qemu_command_add_graphics(b, error))
         return FALSE;
-    for (guint i = 0; i < dev->videos->len; i++) {
-        if (!qemu_command_add_video(b, dev->videos->pdata[i], i, error))
+    for (guint i = 0; i < dev->videos.len; i++) {
+        if (!qemu_command_add_video(b, ptr_vec_index(&dev->videos, i), i, error))
             return FALSE;
     }
-    for (guint i = 0; i < dev->sounds->len; i++) {
-        if (!qemu_command_add_sound(b, dev->sounds->pdata[i], i, error))
+    for (guint i = 0; i < dev->sounds.len; i++) {
+        if (!qemu_command_add_sound(b, ptr_vec_index(&dev->sounds, i), i, error))
             return FALSE;
     }
-    for (guint i = 0; i < dev->watchdogs->len; i++) {
-        if (!qemu_command_add_watchdog(b, dev->watchdogs->pdata[i], i, error))
+    for (guint i = 0; i < dev->watchdogs.len; i++) {
+        if (!qemu_command_add_watchdog(b, ptr_vec_index(&dev->watchdogs, i), i, error))
             return FALSE;
     }
     if (!qemu_command_add_redirdevs(b, error) || !qemu_command_add_memballoon(b, error))
         return FALSE;
-    for (guint i = 0; i < dev->rngs->len; i++) {
-        if (!qemu_command_add_rng(b, dev->rngs->pdata[i], i, error))
+    for (guint i = 0; i < dev->rngs.len; i++) {
+        if (!qemu_command_add_rng(b, ptr_vec_index(&dev->rngs, i), i, error))
             return FALSE;
     }
     return TRUE;
@@ -1707,7 +1711,7 @@ qemu_command_disk_node(const DomainDef *def, guint index)
 {
     unsigned int node = 1;
     for (guint i = 0; i < index; i++) {
-        const DomainDiskDef *d = g_ptr_array_index(def->devices.disks, i);
+        const DomainDiskDef *d = ptr_vec_index(&def->devices.disks, i);
         if (d->source)
             node++;
     }

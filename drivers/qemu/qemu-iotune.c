@@ -283,7 +283,7 @@ qemu_iotune_throttle_args(json_object *query_block, const DomainDef *def, guint 
     g_autofree char *node = qemu_command_disk_node(def, index);
     const char *qdev = qemu_iotune_find_qdev(query_block, node);
     if (!qdev) {
-        const DomainDiskDef *disk = g_ptr_array_index(def->devices.disks, index);
+        const DomainDiskDef *disk = ptr_vec_index(&def->devices.disks, index);
         virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_FAILED,
                        _("QEMU has no device for disk '%s'"), disk->target_dev);
         return NULL;
@@ -297,7 +297,7 @@ qemu_iotune_throttle_args(json_object *query_block, const DomainDef *def, guint 
 static DomainDiskDef *
 disk_at(const DomainDef *def, guint index)
 {
-    return g_ptr_array_index(def->devices.disks, index);
+    return ptr_vec_index(&def->devices.disks, index);
 }
 
 /* Give QEMU the limits @t of disk @index of @def; @blocks is a query-block reply. A
@@ -320,11 +320,11 @@ apply_disk(QemuProcess *proc, json_object *blocks, const DomainDef *def, guint i
 gboolean
 qemu_iotune_start(QemuProcess *proc, const DomainDef *live, GError **error)
 {
-    GPtrArray *disks = live->devices.disks;
+    const PtrVec *disks = &live->devices.disks;
     json_object *blocks = NULL;
     g_autoptr(GError) local = NULL;
 
-    for (guint i = 0; !local && disks && i < disks->len; i++) {
+    for (guint i = 0; !local && i < disks->len; i++) {
         const DomainDiskDef *disk = disk_at(live, i);
         g_auto(QemuIotune) t = {0};
         qemu_iotune_from_disk(disk, &t);
@@ -355,10 +355,10 @@ qemu_iotune_start(QemuProcess *proc, const DomainDef *live, GError **error)
 static void
 store(DomainDef *def, guint index, const QemuIotune *t)
 {
-    GPtrArray *disks = def->devices.disks;
+    const PtrVec *disks = &def->devices.disks;
     qemu_iotune_to_disk(t, disk_at(def, index));
     for (guint i = 0; t->group_name && i < disks->len; i++) {
-        DomainDiskDef *d = disks->pdata[i];
+        DomainDiskDef *d = ptr_vec_index(disks, i);
         if (i != index && g_strcmp0(d->iotune[DOMAIN_IOTUNE_GROUP_NAME], t->group_name) == 0)
             qemu_iotune_to_disk(t, d);
     }

@@ -51,10 +51,10 @@ pin_id(const DomainPin *pin)
 }
 
 const char *
-qemu_pin_find(const GPtrArray *pins, unsigned int id)
+qemu_pin_find(const PtrVec *pins, unsigned int id)
 {
-    for (guint i = 0; pins && i < pins->len; i++) {
-        const DomainPin *pin = g_ptr_array_index(pins, i);
+    for (guint i = 0; i < pins->len; i++) {
+        const DomainPin *pin = ptr_vec_index(pins, i);
         if (pin_id(pin) == id)
             return pin->cpuset;
     }
@@ -62,11 +62,11 @@ qemu_pin_find(const GPtrArray *pins, unsigned int id)
 }
 
 void
-qemu_pin_set(GPtrArray *pins, unsigned int id, const char *cpuset)
+qemu_pin_set(PtrVec *pins, unsigned int id, const char *cpuset)
 {
     guint at = 0;
     for (; at < pins->len; at++) {
-        DomainPin *pin = g_ptr_array_index(pins, at);
+        DomainPin *pin = ptr_vec_index(pins, at);
         if (pin_id(pin) == id) {
             g_free(pin->cpuset);
             pin->cpuset = g_strdup(cpuset);
@@ -78,7 +78,7 @@ qemu_pin_set(GPtrArray *pins, unsigned int id, const char *cpuset)
     DomainPin *pin = g_new0(DomainPin, 1);
     pin->vcpu = g_strdup_printf("%u", id);
     pin->cpuset = g_strdup(cpuset);
-    g_ptr_array_insert(pins, at, pin);
+    ptr_vec_insert(pins, at, pin);
 }
 
 /* ---- numatune (pure) ---- */
@@ -196,8 +196,10 @@ qemu_numa_prepare(QemuDriver *drv, DomainDef *live, GError **error)
 {
     gboolean wants_auto = qemu_numa_wants_auto(live);
     gboolean has_static = !wants_auto && live->numa_memory_nodeset;
-    for (guint i = 0; live->numa_memnodes && i < live->numa_memnodes->len; i++)
-        has_static = has_static || ((DomainMemnode *)live->numa_memnodes->pdata[i])->nodeset;
+    for (guint i = 0; i < live->numa_memnodes.len; i++) {
+        const DomainMemnode *mn = ptr_vec_index(&live->numa_memnodes, i);
+        has_static = has_static || mn->nodeset;
+    }
     if (!wants_auto && !has_static)
         return TRUE;
 
@@ -212,8 +214,8 @@ qemu_numa_prepare(QemuDriver *drv, DomainDef *live, GError **error)
             return FALSE;
         }
     }
-    for (guint i = 0; live->numa_memnodes && i < live->numa_memnodes->len; i++) {
-        const DomainMemnode *mn = live->numa_memnodes->pdata[i];
+    for (guint i = 0; i < live->numa_memnodes.len; i++) {
+        const DomainMemnode *mn = ptr_vec_index(&live->numa_memnodes, i);
         g_autofree char *canonical = NULL;
         if (mn->nodeset && !numa_check_nodeset(nodes, mn->nodeset, &canonical, error)) {
             g_prefix_error(error, _("numatune memnode of cell '%s' of domain '%s': "),
@@ -351,8 +353,8 @@ place_iothread(QemuDomain *dom, pid_t pid, unsigned int id, const char *cpus,
 static const char *
 iothread_pin(const DomainDef *def, unsigned int id)
 {
-    for (guint i = 0; def->iothreadpins && i < def->iothreadpins->len; i++) {
-        const DomainPin *pin = g_ptr_array_index(def->iothreadpins, i);
+    for (guint i = 0; i < def->iothreadpins.len; i++) {
+        const DomainPin *pin = ptr_vec_index(&def->iothreadpins, i);
         if (pin_id(pin) == (int)id)
             return pin->cpuset;
     }
@@ -422,14 +424,14 @@ def_set_pin(DomainDef *def, PinTarget target, unsigned int id, const char *cpus)
 {
     switch (target) {
     case PIN_VCPU:
-        qemu_pin_set(def->vcpupins, id, cpus);
+        qemu_pin_set(&def->vcpupins, id, cpus);
         break;
     case PIN_EMULATOR:
         g_free(def->emulatorpin);
         def->emulatorpin = g_strdup(cpus);
         break;
     case PIN_IOTHREAD:
-        qemu_pin_set(def->iothreadpins, id, cpus);
+        qemu_pin_set(&def->iothreadpins, id, cpus);
         break;
     }
     def->has_cputune_elem = TRUE;
@@ -591,8 +593,8 @@ set_mems_live(QemuDomain *dom, const char *nodeset, GError **error)
         if (g_ptr_array_index(dom->cgroup_vcpus, i))
             g_ptr_array_add(subs, g_ptr_array_index(dom->cgroup_vcpus, i));
     }
-    for (guint i = 0; dom->def->iothreadpins && i < dom->def->iothreadpins->len; i++) {
-        const DomainPin *pin = g_ptr_array_index(dom->def->iothreadpins, i);
+    for (guint i = 0; i < dom->def->iothreadpins.len; i++) {
+        const DomainPin *pin = ptr_vec_index(&dom->def->iothreadpins, i);
         g_autofree char *name = g_strdup_printf("iothread%s", pin->vcpu);
         Cgroup *group = cgroup_new_child(vm, name, error);
         if (!group)

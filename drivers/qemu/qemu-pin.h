@@ -12,6 +12,7 @@
 #include "drivers/driver.h"
 #include "drivers/host/numa.h"
 #include "drivers/qemu/qemu-driver-priv.h"
+#include "xml/ptr-vec.h"
 
 /* ---- pins (pure) ---- */
 
@@ -24,10 +25,10 @@ char *qemu_pin_cpumap_check(const guint8 *cpumap, int maplen, const GArray *host
                             const char *what, GError **error);
 
 /* The cpuset of entry @id of a <vcpupin>/<iothreadpin> list (DomainPin *), or NULL. */
-const char *qemu_pin_find(const GPtrArray *pins, unsigned int id);
+const char *qemu_pin_find(const PtrVec *pins, unsigned int id);
 
 /* Set entry @id of a pin list to @cpuset, keeping the list ordered by id. */
-void qemu_pin_set(GPtrArray *pins, unsigned int id, const char *cpuset);
+void qemu_pin_set(PtrVec *pins, unsigned int id, const char *cpuset);
 
 /* ---- numatune (pure) ---- */
 

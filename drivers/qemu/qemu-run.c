@@ -159,8 +159,8 @@ find_vnc_port(void)
 static void
 live_set_vnc_port(DomainDef *live, int port)
 {
-    for (guint i = 0; live->devices.graphics && i < live->devices.graphics->len; i++) {
-        DomainGraphicsDef *gfx = g_ptr_array_index(live->devices.graphics, i);
+    for (guint i = 0; i < live->devices.graphics.len; i++) {
+        DomainGraphicsDef *gfx = ptr_vec_index(&live->devices.graphics, i);
         if (g_strcmp0(gfx->type, "vnc") == 0 && gfx->autoport) {
             gfx->port = port;
             return;
@@ -190,16 +190,16 @@ static void
 live_set_ptys(DomainDef *live, json_object *chardevs)
 {
     struct {
-        GPtrArray *list;
+        const PtrVec *list;
         const char *prefix;
     } kinds[] = {
-        {live->devices.serials, "charserial"},
-        {live->devices.consoles, "charconsole"},
-        {live->devices.channels, "charchannel"},
+        {&live->devices.serials, "charserial"},
+        {&live->devices.consoles, "charconsole"},
+        {&live->devices.channels, "charchannel"},
     };
     for (gsize k = 0; k < G_N_ELEMENTS(kinds); k++) {
-        for (guint i = 0; kinds[k].list && i < kinds[k].list->len; i++) {
-            DomainChrDef *chr = g_ptr_array_index(kinds[k].list, i);
+        for (guint i = 0; i < kinds[k].list->len; i++) {
+            DomainChrDef *chr = ptr_vec_index(kinds[k].list, i);
             if (g_strcmp0(chr->type, "pty") != 0)
                 continue;
             g_autofree char *label = g_strdup_printf("%s%u", kinds[k].prefix, i);
@@ -891,18 +891,18 @@ static const DomainChrDef *
 find_chardev(const DomainDef *def, const char *dev_name)
 {
     struct {
-        GPtrArray *list;
+        const PtrVec *list;
         const char *prefix;
     } kinds[] = {
-        {def->devices.consoles, "console"},
-        {def->devices.serials, "serial"},
-        {def->devices.channels, "channel"},
+        {&def->devices.consoles, "console"},
+        {&def->devices.serials, "serial"},
+        {&def->devices.channels, "channel"},
     };
     for (gsize k = 0; k < G_N_ELEMENTS(kinds); k++) {
-        for (guint i = 0; kinds[k].list && i < kinds[k].list->len; i++) {
+        for (guint i = 0; i < kinds[k].list->len; i++) {
             g_autofree char *alias = g_strdup_printf("%s%u", kinds[k].prefix, i);
             if (!dev_name || strcmp(dev_name, alias) == 0)
-                return g_ptr_array_index(kinds[k].list, i);
+                return ptr_vec_index(kinds[k].list, i);
         }
     }
     return NULL;

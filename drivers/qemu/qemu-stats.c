@@ -805,8 +805,8 @@ qemu_stats_domain_get_vcpu_pin_info(VirtDriver *vdrv, const unsigned char *uuid,
     int n = MIN(nvcpus, ncpumaps);
     for (int i = 0; i < n && maplen > 0; i++) {
         const char *cpuset = NULL;
-        for (guint p = 0; def->vcpupins && p < def->vcpupins->len; p++) {
-            DomainPin *pin = g_ptr_array_index(def->vcpupins, p);
+        for (guint p = 0; p < def->vcpupins.len; p++) {
+            DomainPin *pin = ptr_vec_index(&def->vcpupins, p);
             if (pin->vcpu && g_ascii_strtoll(pin->vcpu, NULL, 10) == i)
                 cpuset = pin->cpuset;
         }
@@ -928,12 +928,12 @@ qemu_stats_domain_block_stats(VirtDriver *vdrv, const unsigned char *uuid, const
     g_auto(DomainView) v = {0};
     if (!running_view_get(qemu_driver_cast(vdrv), uuid, &v, error))
         return FALSE;
-    GPtrArray *disks = v.def->devices.disks;
+    const PtrVec *disks = &v.def->devices.disks;
     int only = -1;
     if (path && *path) {
         if ((only = domain_def_find_disk(v.def, path, error)) < 0)
             return FALSE;
-        const DomainDiskDef *d = g_ptr_array_index(disks, only);
+        const DomainDiskDef *d = ptr_vec_index(disks, only);
         if (!d->source) {
             virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_INVALID,
                            _("disk '%s' of domain '%s' has no medium"), d->target_dev, v.name);
@@ -944,8 +944,8 @@ qemu_stats_domain_block_stats(VirtDriver *vdrv, const unsigned char *uuid, const
     if (!reply)
         return FALSE;
     DomainBlockStats sum = {.errs = -1}; /* QEMU does not count errors */
-    for (guint i = 0; disks && i < disks->len; i++) {
-        const DomainDiskDef *d = g_ptr_array_index(disks, i);
+    for (guint i = 0; i < disks->len; i++) {
+        const DomainDiskDef *d = ptr_vec_index(disks, i);
         if ((only >= 0 && (int)i != only) || !d->source)
             continue;
         g_autofree char *node = qemu_command_disk_node(v.def, i);
@@ -1015,7 +1015,7 @@ qemu_stats_domain_get_block_info(VirtDriver *vdrv, const unsigned char *uuid,
     int idx = domain_def_find_disk(v.def, path, error);
     if (idx < 0)
         return FALSE;
-    const DomainDiskDef *d = g_ptr_array_index(v.def->devices.disks, idx);
+    const DomainDiskDef *d = ptr_vec_index(&v.def->devices.disks, idx);
     if (!d->source) {
         virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_INVALID,
                        _("disk '%s' of domain '%s' has no medium"), d->target_dev, v.name);
@@ -1065,10 +1065,10 @@ qemu_stats_domain_interface_stats(VirtDriver *vdrv, const unsigned char *uuid,
     g_auto(DomainView) v = {0};
     if (!running_view_get(qemu_driver_cast(vdrv), uuid, &v, error))
         return FALSE;
-    GPtrArray *nets = v.def->devices.nets;
+    const PtrVec *nets = &v.def->devices.nets;
     const DomainNetDef *net = NULL;
-    for (guint i = 0; nets && i < nets->len && !net; i++) {
-        const DomainNetDef *n = g_ptr_array_index(nets, i);
+    for (guint i = 0; i < nets->len && !net; i++) {
+        const DomainNetDef *n = ptr_vec_index(nets, i);
         g_autofree char *mac = format_mac(n->mac);
         if (g_ascii_strcasecmp(mac, device) == 0 ||
             (n->target_dev && strcmp(n->target_dev, device) == 0))
@@ -1224,11 +1224,11 @@ stats_interface(const DomainView *v, DomainStatsRecord *rec)
 {
     if (!v->proc)
         return;
-    GPtrArray *nets = v->def->devices.nets;
-    qemu_stats_add_uint(rec, nets ? nets->len : 0, "net.count");
+    const PtrVec *nets = &v->def->devices.nets;
+    qemu_stats_add_uint(rec, nets->len, "net.count");
     /* User-mode interfaces have no host device: like libvirt, only the count. */
-    for (guint i = 0; nets && i < nets->len; i++) {
-        const DomainNetDef *n = g_ptr_array_index(nets, i);
+    for (guint i = 0; i < nets->len; i++) {
+        const DomainNetDef *n = ptr_vec_index(nets, i);
         if (!n->target_dev || g_strcmp0(n->type, "user") == 0)
             continue;
         qemu_stats_add_string(rec, n->target_dev, "net.%u.name", i);
@@ -1248,12 +1248,12 @@ stats_interface(const DomainView *v, DomainStatsRecord *rec)
 static void
 stats_block(const DomainView *v, DomainStatsRecord *rec)
 {
-    GPtrArray *disks = v->def->devices.disks;
+    const PtrVec *disks = &v->def->devices.disks;
     json_object *blockstats = v->proc ? qmp(v, "query-blockstats", NULL, NULL) : NULL;
     json_object *block = v->proc ? qmp(v, "query-block", NULL, NULL) : NULL;
-    qemu_stats_add_uint(rec, disks ? disks->len : 0, "block.count");
-    for (guint i = 0; disks && i < disks->len; i++) {
-        const DomainDiskDef *d = g_ptr_array_index(disks, i);
+    qemu_stats_add_uint(rec, disks->len, "block.count");
+    for (guint i = 0; i < disks->len; i++) {
+        const DomainDiskDef *d = ptr_vec_index(disks, i);
         qemu_stats_add_string(rec, d->target_dev, "block.%u.name", i);
         if (!d->source)
             continue;
@@ -1446,13 +1446,13 @@ qemu_stats_domain_screenshot(VirtDriver *vdrv, const unsigned char *uuid, unsign
     g_auto(DomainView) v = {0};
     if (!running_view_get(qemu_driver_cast(vdrv), uuid, &v, error))
         return -1;
-    GPtrArray *videos = v.def->devices.videos;
-    if (!videos || videos->len == 0) {
+    const PtrVec *videos = &v.def->devices.videos;
+    if (videos->len == 0) {
         virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_INVALID,
                        _("domain '%s' has no video device to take a screenshot of"), v.name);
         return -1;
     }
-    const DomainVideoDef *video = g_ptr_array_index(videos, 0);
+    const DomainVideoDef *video = ptr_vec_index(videos, 0);
     unsigned int heads = video->heads ? (unsigned int)g_ascii_strtoull(video->heads, NULL, 10) : 1;
     if (screen >= MAX(heads, 1)) {
         virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_INVALID_ARG,

@@ -390,11 +390,21 @@ qemu_tune_blkio_check(GArray *params, CgroupMode mode, GError **error)
     return TRUE;
 }
 
+static void
+blkio_device_free(gpointer data)
+{
+    DomainBlkioDevice *d = data;
+    g_free(d->path);
+    for (int i = 0; i < DOMAIN_BLKIO_DEV_LAST; i++)
+        g_free(d->fields[i]);
+    g_free(d);
+}
+
 static DomainBlkioDevice *
 def_blkio_device(DomainDef *def, const char *path, guint *ret_index)
 {
-    for (guint i = 0; i < def->blkio_devices->len; i++) {
-        DomainBlkioDevice *d = g_ptr_array_index(def->blkio_devices, i);
+    for (guint i = 0; i < def->blkio_devices.len; i++) {
+        DomainBlkioDevice *d = ptr_vec_index(&def->blkio_devices, i);
         if (g_str_equal(d->path, path)) {
             *ret_index = i;
             return d;
@@ -414,15 +424,15 @@ def_blkio_set(DomainDef *def, const char *path, int f, guint64 value)
             return;
         d = g_new0(DomainBlkioDevice, 1);
         d->path = g_strdup(path);
-        g_ptr_array_add(def->blkio_devices, d);
-        index = def->blkio_devices->len - 1;
+        ptr_vec_add(&def->blkio_devices, d);
+        index = def->blkio_devices.len - 1;
     }
     set_string(&d->fields[f], value ? g_strdup_printf("%" G_GUINT64_FORMAT, value) : NULL);
     for (int i = 0; i < DOMAIN_BLKIO_DEV_LAST; i++) {
         if (d->fields[i])
             return;
     }
-    g_ptr_array_remove_index(def->blkio_devices, index);
+    blkio_device_free(ptr_vec_steal(&def->blkio_devices, index));
 }
 
 void
@@ -446,14 +456,14 @@ qemu_tune_blkio_to_def(DomainDef *def, GArray *params)
 }
 
 GArray *
-qemu_tune_blkio_params(unsigned int weight, GPtrArray *devices)
+qemu_tune_blkio_params(unsigned int weight, const PtrVec *devices)
 {
     GArray *params = domain_params_new();
     domain_params_add_uint(params, VIR_DOMAIN_BLKIO_WEIGHT, weight);
     for (int f = 0; f < DOMAIN_BLKIO_DEV_LAST; f++) {
         g_autoptr(GString) list = g_string_new(NULL);
-        for (guint i = 0; devices && i < devices->len; i++) {
-            const DomainBlkioDevice *d = g_ptr_array_index(devices, i);
+        for (guint i = 0; i < devices->len; i++) {
+            const DomainBlkioDevice *d = ptr_vec_index(devices, i);
             if (d->fields[f] && def_u64(d->fields[f], 0) != 0)
                 g_string_append_printf(list, "%s%s,%s", list->len ? "," : "", d->path,
                                        d->fields[f]);
@@ -869,16 +879,6 @@ qemu_tune_domain_set_memory_params(VirtDriver *vdrv, const unsigned char *uuid,
 
 /* ---- blkiotune ---- */
 
-static void
-blkio_device_free(gpointer data)
-{
-    DomainBlkioDevice *d = data;
-    g_free(d->path);
-    for (int i = 0; i < DOMAIN_BLKIO_DEV_LAST; i++)
-        g_free(d->fields[i]);
-    g_free(d);
-}
-
 /* What the kernel holds for device @path (one the live definition names). */
 static DomainBlkioDevice *
 blkio_read_device(Cgroup *vm, const char *path, GError **error)
@@ -922,18 +922,20 @@ blkio_read_live(QemuDomain *dom, GError **error)
         g_propagate_error(error, g_steal_pointer(&local));
         return NULL;
     }
-    g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func(blkio_device_free);
-    for (guint i = 0; i < dom->def->blkio_devices->len; i++) {
-        const DomainBlkioDevice *d = g_ptr_array_index(dom->def->blkio_devices, i);
+    PtrVec devices = {0};
+    for (guint i = 0; i < dom->def->blkio_devices.len; i++) {
+        const DomainBlkioDevice *d = ptr_vec_index(&dom->def->blkio_devices, i);
         g_autoptr(GError) dev_error = NULL;
         DomainBlkioDevice *now = blkio_read_device(vm, d->path, &dev_error);
         if (!now) { /* e.g. the device went away: report the others */
             g_warning("domain '%s': %s", qemu_domain_name(dom), dev_error->message);
             continue;
         }
-        g_ptr_array_add(devices, now);
+        ptr_vec_add(&devices, now);
     }
-    return qemu_tune_blkio_params(weight, devices);
+    GArray *params = qemu_tune_blkio_params(weight, &devices);
+    ptr_vec_clear(&devices, blkio_device_free);
+    return params;
 }
 
 static GArray *
@@ -946,7 +948,7 @@ qemu_tune_domain_get_blkio_params(VirtDriver *vdrv, const unsigned char *uuid,
     if (!(flags & VIR_DOMAIN_AFFECT_CONFIG))
         return blkio_read_live(dom, error);
     const DomainDef *def = qemu_domain_persistent_def(dom);
-    return qemu_tune_blkio_params(def_u64(def->blkio_weight, 0), def->blkio_devices);
+    return qemu_tune_blkio_params(def_u64(def->blkio_weight, 0), &def->blkio_devices);
 }
 
 static gboolean

@@ -99,7 +99,7 @@ void qemu_tune_blkio_to_def(DomainDef *def, GArray *params);
  * order: weight, device_weight, device_read_iops_sec, device_write_iops_sec,
  * device_read_bytes_sec, device_write_bytes_sec; a list names the devices that have a
  * value for it ("" when none). */
-GArray *qemu_tune_blkio_params(unsigned int weight, GPtrArray *devices);
+GArray *qemu_tune_blkio_params(unsigned int weight, const PtrVec *devices);
 
 /* The driver calls of qemu-tune.c (schedinfo, memtune, blkiotune) into @vtable. */
 void qemu_tune_fill_vtable(VirtDriver *vtable);

@@ -267,8 +267,8 @@ test_real_qemu(gconstpointer data)
 
     def = load_def(name);
     g_assert_cmpint(def->virt_type, ==, DOMAIN_VIRT_QEMU);
-    for (guint i = 0; i < def->devices.disks->len; i++) {
-        DomainDiskDef *disk = def->devices.disks->pdata[i];
+    for (guint i = 0; i < def->devices.disks.len; i++) {
+        DomainDiskDef *disk = ptr_vec_index(&def->devices.disks, i);
         g_autofree char *image = NULL;
         int rc = -1;
 

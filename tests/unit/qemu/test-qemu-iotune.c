@@ -201,7 +201,7 @@ test_disk_strings(void)
              "<source file='/var/lib/a.img'/><target dev='vda' bus='virtio'/>"
              "<iotune><total_bytes_sec>1000</total_bytes_sec><group_name>g</group_name>"
              "</iotune></disk>");
-    DomainDiskDef *disk = g_ptr_array_index(def->devices.disks, 0);
+    DomainDiskDef *disk = ptr_vec_index(&def->devices.disks, 0);
 
     g_auto(QemuIotune) t = {0};
     qemu_iotune_from_disk(disk, &t);

@@ -101,14 +101,14 @@ test_pin_lists(void)
 {
     g_autoptr(DomainDef) def = parse("<vcpu>4</vcpu><iothreads>2</iothreads>"
                                      "<cputune><vcpupin vcpu='2' cpuset='0'/></cputune>");
-    qemu_pin_set(def->vcpupins, 3, "1");
-    qemu_pin_set(def->vcpupins, 0, "0-1");
-    qemu_pin_set(def->vcpupins, 2, "1");
-    qemu_pin_set(def->iothreadpins, 2, "0");
+    qemu_pin_set(&def->vcpupins, 3, "1");
+    qemu_pin_set(&def->vcpupins, 0, "0-1");
+    qemu_pin_set(&def->vcpupins, 2, "1");
+    qemu_pin_set(&def->iothreadpins, 2, "0");
     g_free(def->emulatorpin);
     def->emulatorpin = g_strdup("1");
-    g_assert_cmpstr(qemu_pin_find(def->vcpupins, 2), ==, "1");
-    g_assert_null(qemu_pin_find(def->vcpupins, 1));
+    g_assert_cmpstr(qemu_pin_find(&def->vcpupins, 2), ==, "1");
+    g_assert_null(qemu_pin_find(&def->vcpupins, 1));
     g_autofree char *body = format_body(def, "cputune");
     g_assert_cmpstr(body, ==,
                     "<cputune><vcpupin vcpu='0' cpuset='0-1'/><vcpupin vcpu='2' cpuset='1'/>"

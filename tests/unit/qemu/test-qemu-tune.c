@@ -376,7 +376,7 @@ test_blkio_def(void)
     qemu_tune_blkio_to_def(def, set);
 
     /* sda keeps its iops limit, sdb is new, a 0 for an unknown sdc adds nothing */
-    g_autoptr(GArray) params = qemu_tune_blkio_params(800, def->blkio_devices);
+    g_autoptr(GArray) params = qemu_tune_blkio_params(800, &def->blkio_devices);
     static const struct {
         const char *field, *value;
     } want[] = {
