@@ -226,7 +226,7 @@ typedef struct {
     char *ports;
     char *vectors;
     char *master_startport;
-    GPtrArray *extra;      /* other children (model name, driver, target), verbatim */
+    PtrVec extra;          /* other children (model name, driver, target), verbatim */
     DomainAddress address;
 } DomainControllerDef;
 
@@ -293,8 +293,8 @@ typedef struct {
     char *passwd;
     char *passwd_valid_to;
     char *connected;
-    GPtrArray *listens;    /* DomainGraphicsListen * */
-    GPtrArray *extra;      /* other children (image, streaming, gl, ...), verbatim */
+    PtrVec listens;        /* DomainGraphicsListen * */
+    PtrVec extra;          /* other children (image, streaming, gl, ...), verbatim */
 } DomainGraphicsDef;
 
 typedef struct {
@@ -309,13 +309,13 @@ typedef struct {
 typedef struct {
     char *type;
     char *bus;
-    GPtrArray *extra;      /* source, driver, ... verbatim */
+    PtrVec extra;          /* source, driver, ... verbatim */
     DomainAddress address;
 } DomainInputDef;
 
 typedef struct {
     char *model;
-    GPtrArray *extra;      /* codec, audio, ... verbatim */
+    PtrVec extra;          /* codec, audio, ... verbatim */
     DomainAddress address;
 } DomainSoundDef;
 

@@ -374,12 +374,8 @@ parse_address(xmlNode *node, DomainAddress *addr, GError **error)
         addr->tree = xml_tree_new_from_node(anode);
         return TRUE;
     }
-    tree = g_new0(XmlTree, 1);
-    tree->name = g_strdup("address");
-    tree->attrs = g_ptr_array_new_with_free_func(g_free);
-    tree->children = xml_tree_array_new();
-    g_ptr_array_add(tree->attrs, g_strdup("type"));
-    g_ptr_array_add(tree->attrs, g_strdup("pci"));
+    tree = xml_tree_new("address");
+    xml_tree_add_attr(tree, "type", "pci");
     for (int i = 0; i < 4; i++) {
         g_autofree char *val = xml_prop(anode, pci_attrs[i]);
         char *end = NULL;
@@ -393,16 +389,14 @@ parse_address(xmlNode *node, DomainAddress *addr, GError **error)
                 return fail_value(error, anode, pci_attrs[i], val);
             }
         }
-        g_ptr_array_add(tree->attrs, g_strdup(pci_attrs[i]));
-        g_ptr_array_add(tree->attrs, g_strdup_printf(pci_fmt[i], (unsigned int)v));
+        ptr_vec_add(&tree->attrs, g_strdup(pci_attrs[i]));
+        ptr_vec_add(&tree->attrs, g_strdup_printf(pci_fmt[i], (unsigned int)v));
     }
     {
         g_autofree char *multi = xml_prop(anode, "multifunction");
 
-        if (multi) {
-            g_ptr_array_add(tree->attrs, g_strdup("multifunction"));
-            g_ptr_array_add(tree->attrs, g_steal_pointer(&multi));
-        }
+        if (multi)
+            xml_tree_add_attr(tree, "multifunction", multi);
     }
     addr->tree = tree;
     return TRUE;
@@ -449,8 +443,7 @@ controller_free(DomainControllerDef *ctrl)
     g_free(ctrl->ports);
     g_free(ctrl->vectors);
     g_free(ctrl->master_startport);
-    if (ctrl->extra)
-        g_ptr_array_unref(ctrl->extra);
+    xml_tree_vec_clear(&ctrl->extra);
     address_clear(&ctrl->address);
     g_free(ctrl);
 }
@@ -522,10 +515,8 @@ graphics_free(DomainGraphicsDef *gfx)
     g_free(gfx->passwd);
     g_free(gfx->passwd_valid_to);
     g_free(gfx->connected);
-    if (gfx->listens)
-        g_ptr_array_unref(gfx->listens);
-    if (gfx->extra)
-        g_ptr_array_unref(gfx->extra);
+    ptr_vec_clear(&gfx->listens, (GDestroyNotify)listen_free);
+    xml_tree_vec_clear(&gfx->extra);
     g_free(gfx);
 }
 
@@ -553,8 +544,7 @@ input_free(DomainInputDef *input)
         return;
     g_free(input->type);
     g_free(input->bus);
-    if (input->extra)
-        g_ptr_array_unref(input->extra);
+    xml_tree_vec_clear(&input->extra);
     address_clear(&input->address);
     g_free(input);
 }
@@ -565,8 +555,7 @@ sound_free(DomainSoundDef *sound)
     if (!sound)
         return;
     g_free(sound->model);
-    if (sound->extra)
-        g_ptr_array_unref(sound->extra);
+    xml_tree_vec_clear(&sound->extra);
     address_clear(&sound->address);
     g_free(sound);
 }
@@ -931,11 +920,10 @@ parse_controller(DomainDef *def, xmlNode *node, GError **error)
     ctrl->vectors = xml_prop(node, "vectors");
     if (master && !(ctrl->master_startport = xml_prop(master, "startport")))
         return fail_missing(error, master, "startport");
-    ctrl->extra = xml_tree_array_new();
     for (xmlNode *cur = node->children; cur; cur = cur->next) {
         if (cur->type == XML_ELEMENT_NODE && !xml_is(cur, "master") && !xml_is(cur, "address") &&
             !xml_is(cur, "alias"))
-            g_ptr_array_add(ctrl->extra, xml_tree_new_from_node(cur));
+            ptr_vec_add(&ctrl->extra, xml_tree_new_from_node(cur));
     }
     if (!parse_address(node, &ctrl->address, error))
         return FALSE;
@@ -1124,15 +1112,13 @@ parse_graphics(DomainDef *def, xmlNode *node, GError **error)
     gfx->passwd = xml_prop(node, "passwd");
     gfx->passwd_valid_to = xml_prop(node, "passwdValidTo");
     gfx->connected = xml_prop(node, "connected");
-    gfx->listens = g_ptr_array_new_with_free_func((GDestroyNotify)listen_free);
-    gfx->extra = xml_tree_array_new();
     for (xmlNode *cur = node->children; cur; cur = cur->next) {
         if (cur->type != XML_ELEMENT_NODE)
             continue;
         if (xml_is(cur, "listen")) {
             DomainGraphicsListen *l = g_new0(DomainGraphicsListen, 1);
 
-            g_ptr_array_add(gfx->listens, l);
+            ptr_vec_add(&gfx->listens, l);
             if (!(l->type = xml_prop(cur, "type")))
                 return fail_missing(error, cur, "type");
             if (!g_strv_contains(listen_types, l->type))
@@ -1141,18 +1127,18 @@ parse_graphics(DomainDef *def, xmlNode *node, GError **error)
             l->network = xml_prop(cur, "network");
             l->socket = xml_prop(cur, "socket");
         } else {
-            g_ptr_array_add(gfx->extra, xml_tree_new_from_node(cur));
+            ptr_vec_add(&gfx->extra, xml_tree_new_from_node(cur));
         }
     }
     listen = xml_prop(node, "listen");
-    if (listen && gfx->listens->len == 0) {
+    if (listen && gfx->listens.len == 0) {
         DomainGraphicsListen *l = g_new0(DomainGraphicsListen, 1);
 
         l->type = g_strdup("address");
         l->address = g_steal_pointer(&listen);
-        g_ptr_array_add(gfx->listens, l);
+        ptr_vec_add(&gfx->listens, l);
     } else if (listen) {
-        DomainGraphicsListen *first = gfx->listens->pdata[0];
+        DomainGraphicsListen *first = ptr_vec_index(&gfx->listens, 0);
 
         if (g_strcmp0(first->type, "address") != 0 || g_strcmp0(first->address, listen) != 0)
             return fail(error, VIR_ERR_XML_ERROR,
@@ -1219,10 +1205,9 @@ parse_input(DomainDef *def, xmlNode *node, GError **error)
         return fail_value(error, node, "type", input->type);
     if (!prop_enum(node, "bus", buses, &input->bus, error))
         return FALSE;
-    input->extra = xml_tree_array_new();
     for (xmlNode *cur = node->children; cur; cur = cur->next) {
         if (cur->type == XML_ELEMENT_NODE && !xml_is(cur, "address") && !xml_is(cur, "alias"))
-            g_ptr_array_add(input->extra, xml_tree_new_from_node(cur));
+            ptr_vec_add(&input->extra, xml_tree_new_from_node(cur));
     }
     if (!parse_address(node, &input->address, error))
         return FALSE;
@@ -1242,10 +1227,9 @@ parse_sound(DomainDef *def, xmlNode *node, GError **error)
         return fail_missing(error, node, "model");
     if (!g_strv_contains(models, sound->model))
         return fail_value(error, node, "model", sound->model);
-    sound->extra = xml_tree_array_new();
     for (xmlNode *cur = node->children; cur; cur = cur->next) {
         if (cur->type == XML_ELEMENT_NODE && !xml_is(cur, "address") && !xml_is(cur, "alias"))
-            g_ptr_array_add(sound->extra, xml_tree_new_from_node(cur));
+            ptr_vec_add(&sound->extra, xml_tree_new_from_node(cur));
     }
     if (!parse_address(node, &sound->address, error))
         return FALSE;
@@ -2002,7 +1986,6 @@ controller_add(DomainDef *def, const char *type, int index, const char *model)
     ctrl->type = g_strdup(type);
     ctrl->index = index;
     ctrl->model = g_strdup(model);
-    ctrl->extra = xml_tree_array_new();
     controller_insert(def, ctrl);
 }
 
@@ -2199,7 +2182,7 @@ post_parse_graphics(DomainDef *def)
         has_spice |= spice;
         if (vnc && gfx->port == 0 && !gfx->autoport_set)
             gfx->autoport = TRUE;
-        if ((vnc || spice) && gfx->listens->len == 0) {
+        if ((vnc || spice) && gfx->listens.len == 0) {
             DomainGraphicsListen *l = g_new0(DomainGraphicsListen, 1);
 
             /* spice without any port does not listen at all */
@@ -2207,19 +2190,14 @@ post_parse_graphics(DomainDef *def)
                 l->type = g_strdup("none");
             else
                 l->type = g_strdup("address");
-            g_ptr_array_add(gfx->listens, l);
+            ptr_vec_add(&gfx->listens, l);
         }
     }
     if (dev->audios.len == 0) {
-        XmlTree *audio = g_new0(XmlTree, 1);
+        XmlTree *audio = xml_tree_new("audio");
 
-        audio->name = g_strdup("audio");
-        audio->attrs = g_ptr_array_new_with_free_func(g_free);
-        audio->children = xml_tree_array_new();
-        g_ptr_array_add(audio->attrs, g_strdup("id"));
-        g_ptr_array_add(audio->attrs, g_strdup("1"));
-        g_ptr_array_add(audio->attrs, g_strdup("type"));
-        g_ptr_array_add(audio->attrs, g_strdup(has_spice ? "spice" : "none"));
+        xml_tree_add_attr(audio, "id", "1");
+        xml_tree_add_attr(audio, "type", has_spice ? "spice" : "none");
         ptr_vec_add(&dev->audios, audio);
     }
 }
@@ -2262,7 +2240,6 @@ input_add(DomainDef *def, const char *type, const char *bus)
     input = g_new0(DomainInputDef, 1);
     input->type = g_strdup(type);
     input->bus = g_strdup(bus);
-    input->extra = xml_tree_array_new();
     ptr_vec_add(&def->devices.inputs, input);
 }
 
@@ -2418,8 +2395,8 @@ domain_def_post_parse(DomainDef *def, GError **error)
         for (guint i = 0; i < dev->hostdevs.len; i++) {
             XmlTree *hd = ptr_vec_index(&dev->hostdevs, i);
 
-            for (guint j = 0; j < hd->children->len; j++)
-                per_device |= strcmp(((XmlTree *)hd->children->pdata[j])->name, "boot") == 0;
+            for (guint j = 0; j < hd->children.len; j++)
+                per_device |= strcmp(((XmlTree *)ptr_vec_index(&hd->children, j))->name, "boot") == 0;
         }
         if (!per_device)
             ptr_vec_add(&def->boot_devs, g_strdup("hd"));
@@ -2523,16 +2500,9 @@ format_address(GString *buf, const DomainAddress *addr, int indent)
         xml_tree_format(buf, addr->tree, indent);
 }
 
+/* Format each XmlTree * of @trees at @indent. */
 static void
-format_trees(GString *buf, const GPtrArray *trees, int indent)
-{
-    for (guint i = 0; trees && i < trees->len; i++)
-        xml_tree_format(buf, trees->pdata[i], indent);
-}
-
-/* format_trees() for the device lists of XmlTree * held in a PtrVec. */
-static void
-format_tree_vec(GString *buf, const PtrVec *trees, int indent)
+format_trees(GString *buf, const PtrVec *trees, int indent)
 {
     for (guint i = 0; i < trees->len; i++)
         xml_tree_format(buf, ptr_vec_index(trees, i), indent);
@@ -2889,8 +2859,8 @@ format_controller(GString *buf, const DomainControllerDef *ctrl)
     xml_attr(buf, "model", ctrl->model);
     xml_attr(buf, "ports", ctrl->ports);
     xml_attr(buf, "vectors", ctrl->vectors);
-    for (guint i = 0; i < ctrl->extra->len; i++) {
-        XmlTree *t = ctrl->extra->pdata[i];
+    for (guint i = 0; i < ctrl->extra.len; i++) {
+        XmlTree *t = ptr_vec_index(&ctrl->extra, i);
 
         if (strcmp(t->name, "model") == 0 || strcmp(t->name, "driver") == 0)
             xml_tree_format(body, t, 6);
@@ -2900,8 +2870,8 @@ format_controller(GString *buf, const DomainControllerDef *ctrl)
         xml_attr(body, "startport", ctrl->master_startport);
         g_string_append(body, "/>\n");
     }
-    for (guint i = 0; i < ctrl->extra->len; i++) {
-        XmlTree *t = ctrl->extra->pdata[i];
+    for (guint i = 0; i < ctrl->extra.len; i++) {
+        XmlTree *t = ptr_vec_index(&ctrl->extra, i);
 
         if (strcmp(t->name, "model") != 0 && strcmp(t->name, "driver") != 0)
             xml_tree_format(body, t, 6);
@@ -3009,7 +2979,7 @@ static void
 format_graphics(GString *buf, const DomainGraphicsDef *gfx, unsigned int flags)
 {
     g_autoptr(GString) body = g_string_new(NULL);
-    const DomainGraphicsListen *first = gfx->listens->len ? gfx->listens->pdata[0] : NULL;
+    const DomainGraphicsListen *first = gfx->listens.len ? ptr_vec_index(&gfx->listens, 0) : NULL;
 
     g_string_append(buf, "    <graphics");
     xml_attr(buf, "type", gfx->type);
@@ -3037,8 +3007,8 @@ format_graphics(GString *buf, const DomainGraphicsDef *gfx, unsigned int flags)
         xml_attr(buf, "passwdValidTo", gfx->passwd_valid_to);
     }
     xml_attr(buf, "connected", gfx->connected);
-    for (guint i = 0; i < gfx->listens->len; i++) {
-        const DomainGraphicsListen *l = gfx->listens->pdata[i];
+    for (guint i = 0; i < gfx->listens.len; i++) {
+        const DomainGraphicsListen *l = ptr_vec_index(&gfx->listens, i);
 
         g_string_append(body, "      <listen");
         xml_attr(body, "type", l->type);
@@ -3047,7 +3017,7 @@ format_graphics(GString *buf, const DomainGraphicsDef *gfx, unsigned int flags)
         xml_attr(body, "socket", l->socket);
         g_string_append(body, "/>\n");
     }
-    format_trees(body, gfx->extra, 6);
+    format_trees(body, &gfx->extra, 6);
     close_element(buf, "graphics", body, 4);
 }
 
@@ -3088,10 +3058,10 @@ format_devices(GString *buf, const DomainDef *def, unsigned int flags)
         format_disk(buf, ptr_vec_index(&dev->disks, i));
     for (guint i = 0; i < dev->controllers.len; i++)
         format_controller(buf, ptr_vec_index(&dev->controllers, i));
-    format_tree_vec(buf, &dev->filesystems, 4);
+    format_trees(buf, &dev->filesystems, 4);
     for (guint i = 0; i < dev->nets.len; i++)
         format_net(buf, ptr_vec_index(&dev->nets, i), flags);
-    format_tree_vec(buf, &dev->smartcards, 4);
+    format_trees(buf, &dev->smartcards, 4);
     for (guint i = 0; i < dev->serials.len; i++)
         format_chr(buf, "serial", ptr_vec_index(&dev->serials, i), flags);
     for (guint i = 0; i < dev->parallels.len; i++)
@@ -3107,11 +3077,11 @@ format_devices(GString *buf, const DomainDef *def, unsigned int flags)
         g_string_append(buf, "    <input");
         xml_attr(buf, "type", input->type);
         xml_attr(buf, "bus", input->bus);
-        format_trees(body, input->extra, 6);
+        format_trees(body, &input->extra, 6);
         format_address(body, &input->address, 6);
         close_element(buf, "input", body, 4);
     }
-    format_tree_vec(buf, &dev->tpms, 4);
+    format_trees(buf, &dev->tpms, 4);
     for (guint i = 0; i < dev->graphics.len; i++)
         format_graphics(buf, ptr_vec_index(&dev->graphics, i), flags);
     for (guint i = 0; i < dev->sounds.len; i++) {
@@ -3120,15 +3090,15 @@ format_devices(GString *buf, const DomainDef *def, unsigned int flags)
 
         g_string_append(buf, "    <sound");
         xml_attr(buf, "model", sound->model);
-        format_trees(body, sound->extra, 6);
+        format_trees(body, &sound->extra, 6);
         format_address(body, &sound->address, 6);
         close_element(buf, "sound", body, 4);
     }
-    format_tree_vec(buf, &dev->audios, 4);
+    format_trees(buf, &dev->audios, 4);
     for (guint i = 0; i < dev->videos.len; i++)
         format_video(buf, ptr_vec_index(&dev->videos, i));
-    format_tree_vec(buf, &dev->hostdevs, 4);
-    format_tree_vec(buf, &dev->redirdevs, 4);
+    format_trees(buf, &dev->hostdevs, 4);
+    format_trees(buf, &dev->redirdevs, 4);
     for (guint i = 0; i < dev->watchdogs.len; i++) {
         const DomainWatchdogDef *wd = ptr_vec_index(&dev->watchdogs, i);
         g_autoptr(GString) body = g_string_new(NULL);
@@ -3180,7 +3150,7 @@ format_devices(GString *buf, const DomainDef *def, unsigned int flags)
         format_address(buf, &rng->address, 6);
         g_string_append(buf, "    </rng>\n");
     }
-    format_tree_vec(buf, &dev->panics, 4);
+    format_trees(buf, &dev->panics, 4);
     g_string_append(buf, "  </devices>\n");
 }
 

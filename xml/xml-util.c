@@ -108,42 +108,44 @@ xml_text_elem(GString *buf, int indent, const char *name, const char *text)
     g_string_append_printf(buf, "</%s>\n", name);
 }
 
-GPtrArray *
-xml_tree_array_new(void)
+void
+xml_tree_vec_clear(PtrVec *trees)
 {
-    return g_ptr_array_new_with_free_func((GDestroyNotify)xml_tree_free);
+    ptr_vec_clear(trees, (GDestroyNotify)xml_tree_free);
 }
 
-GPtrArray *
-xml_tree_array_copy(const GPtrArray *arr)
+XmlTree *
+xml_tree_new(const char *name)
 {
-    GPtrArray *ret = xml_tree_array_new();
+    XmlTree *tree = g_new0(XmlTree, 1);
 
-    for (guint i = 0; arr && i < arr->len; i++)
-        g_ptr_array_add(ret, xml_tree_copy(arr->pdata[i]));
-    return ret;
+    tree->name = g_strdup(name);
+    return tree;
+}
+
+void
+xml_tree_add_attr(XmlTree *tree, const char *name, const char *value)
+{
+    ptr_vec_add(&tree->attrs, g_strdup(name));
+    ptr_vec_add(&tree->attrs, g_strdup(value));
 }
 
 XmlTree *
 xml_tree_new_from_node(xmlNode *node)
 {
-    XmlTree *tree = g_new0(XmlTree, 1);
+    XmlTree *tree = xml_tree_new((const char *)node->name);
     gboolean has_elements = FALSE;
 
-    tree->name = g_strdup((const char *)node->name);
-    tree->attrs = g_ptr_array_new_with_free_func(g_free);
-    tree->children = xml_tree_array_new();
     for (xmlAttr *attr = node->properties; attr; attr = attr->next) {
         xmlChar *val = xmlNodeGetContent((xmlNode *)attr);
 
-        g_ptr_array_add(tree->attrs, g_strdup((const char *)attr->name));
-        g_ptr_array_add(tree->attrs, g_strdup(val ? (const char *)val : ""));
+        xml_tree_add_attr(tree, (const char *)attr->name, val ? (const char *)val : "");
         xmlFree(val);
     }
     for (xmlNode *cur = node->children; cur; cur = cur->next) {
         if (cur->type == XML_ELEMENT_NODE) {
             has_elements = TRUE;
-            g_ptr_array_add(tree->children, xml_tree_new_from_node(cur));
+            ptr_vec_add(&tree->children, xml_tree_new_from_node(cur));
         }
     }
     if (!has_elements) {
@@ -162,13 +164,12 @@ xml_tree_copy(const XmlTree *tree)
 
     if (!tree)
         return NULL;
-    ret = g_new0(XmlTree, 1);
-    ret->name = g_strdup(tree->name);
+    ret = xml_tree_new(tree->name);
     ret->text = g_strdup(tree->text);
-    ret->attrs = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < tree->attrs->len; i++)
-        g_ptr_array_add(ret->attrs, g_strdup(tree->attrs->pdata[i]));
-    ret->children = xml_tree_array_copy(tree->children);
+    for (guint i = 0; i < tree->attrs.len; i++)
+        ptr_vec_add(&ret->attrs, g_strdup(ptr_vec_index(&tree->attrs, i)));
+    for (guint i = 0; i < tree->children.len; i++)
+        ptr_vec_add(&ret->children, xml_tree_copy(ptr_vec_index(&tree->children, i)));
     return ret;
 }
 
@@ -179,17 +180,17 @@ xml_tree_free(XmlTree *tree)
         return;
     g_free(tree->name);
     g_free(tree->text);
-    g_ptr_array_unref(tree->attrs);
-    g_ptr_array_unref(tree->children);
+    ptr_vec_clear(&tree->attrs, g_free);
+    xml_tree_vec_clear(&tree->children);
     g_free(tree);
 }
 
 const char *
 xml_tree_get_attr(const XmlTree *tree, const char *name)
 {
-    for (guint i = 0; i + 1 < tree->attrs->len; i += 2) {
-        if (strcmp(tree->attrs->pdata[i], name) == 0)
-            return tree->attrs->pdata[i + 1];
+    for (guint i = 0; i + 1 < tree->attrs.len; i += 2) {
+        if (strcmp(ptr_vec_index(&tree->attrs, i), name) == 0)
+            return ptr_vec_index(&tree->attrs, i + 1);
     }
     return NULL;
 }
@@ -199,12 +200,12 @@ xml_tree_format(GString *buf, const XmlTree *tree, int indent)
 {
     xml_indent(buf, indent);
     g_string_append_printf(buf, "<%s", tree->name);
-    for (guint i = 0; i + 1 < tree->attrs->len; i += 2)
-        xml_attr(buf, tree->attrs->pdata[i], tree->attrs->pdata[i + 1]);
-    if (tree->children->len > 0) {
+    for (guint i = 0; i + 1 < tree->attrs.len; i += 2)
+        xml_attr(buf, ptr_vec_index(&tree->attrs, i), ptr_vec_index(&tree->attrs, i + 1));
+    if (tree->children.len > 0) {
         g_string_append(buf, ">\n");
-        for (guint i = 0; i < tree->children->len; i++)
-            xml_tree_format(buf, tree->children->pdata[i], indent + 2);
+        for (guint i = 0; i < tree->children.len; i++)
+            xml_tree_format(buf, ptr_vec_index(&tree->children, i), indent + 2);
         xml_indent(buf, indent);
         g_string_append_printf(buf, "</%s>\n", tree->name);
     } else if (tree->text) {

@@ -7,6 +7,8 @@
 #include <glib.h>
 #include <libxml/tree.h>
 
+#include "xml/ptr-vec.h"
+
 /* Attribute @name of @node as a newly allocated string, NULL when absent. */
 char *xml_prop(xmlNode *node, const char *name);
 
@@ -37,9 +39,9 @@ void xml_text_elem(GString *buf, int indent, const char *name, const char *text)
 typedef struct _XmlTree XmlTree;
 struct _XmlTree {
     char *name;
-    GPtrArray *attrs;    /* alternating names and values (char *) */
+    PtrVec attrs;        /* alternating names and values (char *) */
     char *text;          /* text content when there are no element children */
-    GPtrArray *children; /* XmlTree * */
+    PtrVec children;     /* XmlTree * */
 };
 
 /* Copy element @node (attributes, children, text) into a new tree. */
@@ -48,12 +50,17 @@ XmlTree *xml_tree_copy(const XmlTree *tree);
 void xml_tree_free(XmlTree *tree);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(XmlTree, xml_tree_free)
 
+/* An element @name with no attributes, children or text yet. */
+XmlTree *xml_tree_new(const char *name);
+
+/* Append attribute @name='@value' (copied). */
+void xml_tree_add_attr(XmlTree *tree, const char *name, const char *value);
+
 /* Value of attribute @name of @tree (borrowed), NULL when absent. */
 const char *xml_tree_get_attr(const XmlTree *tree, const char *name);
 
 /* Format @tree at @indent spaces with single-quoted attributes, as libvirt does. */
 void xml_tree_format(GString *buf, const XmlTree *tree, int indent);
 
-/* A GPtrArray of XmlTree * that frees its elements. */
-GPtrArray *xml_tree_array_new(void);
-GPtrArray *xml_tree_array_copy(const GPtrArray *arr);
+/* Free the XmlTree * items of @trees: it is empty again. */
+void xml_tree_vec_clear(PtrVec *trees);

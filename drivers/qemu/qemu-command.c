@@ -335,8 +335,8 @@ memory_backing_has(const DomainDef *def, const char *child)
 {
     if (!def->memory_backing)
         return FALSE;
-    for (guint i = 0; i < def->memory_backing->children->len; i++) {
-        const XmlTree *t = def->memory_backing->children->pdata[i];
+    for (guint i = 0; i < def->memory_backing->children.len; i++) {
+        const XmlTree *t = ptr_vec_index(&def->memory_backing->children, i);
 
         if (strcmp(t->name, child) == 0)
             return TRUE;
@@ -678,8 +678,8 @@ controller_virtio_serial(QemuCommandBuilder *b, const DomainControllerDef *ctrl,
 static const char *
 controller_extra_attr(const DomainControllerDef *ctrl, const char *elem, const char *attr)
 {
-    for (guint i = 0; ctrl->extra && i < ctrl->extra->len; i++) {
-        const XmlTree *t = ctrl->extra->pdata[i];
+    for (guint i = 0; i < ctrl->extra.len; i++) {
+        const XmlTree *t = ptr_vec_index(&ctrl->extra, i);
 
         if (strcmp(t->name, elem) == 0)
             return xml_tree_get_attr(t, attr);
@@ -1193,7 +1193,7 @@ static const char *
 graphics_listen_address(const DomainGraphicsDef *gfx, const char **ret_socket,
                         GError **error)
 {
-    const DomainGraphicsListen *l = gfx->listens->len ? gfx->listens->pdata[0] : NULL;
+    const DomainGraphicsListen *l = gfx->listens.len ? ptr_vec_index(&gfx->listens, 0) : NULL;
 
     *ret_socket = NULL;
     if (!l || !l->type || strcmp(l->type, "address") == 0)

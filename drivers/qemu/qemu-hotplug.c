@@ -163,15 +163,14 @@ qemu_hotplug_path_is_removed(const char *removing, const char *path)
 static void
 tree_set_attr(XmlTree *tree, const char *name, const char *value)
 {
-    for (guint i = 0; i + 1 < tree->attrs->len; i += 2) {
-        if (strcmp(g_ptr_array_index(tree->attrs, i), name) == 0) {
-            g_free(g_ptr_array_index(tree->attrs, i + 1));
-            g_ptr_array_index(tree->attrs, i + 1) = g_strdup(value);
+    for (guint i = 0; i + 1 < tree->attrs.len; i += 2) {
+        if (strcmp(ptr_vec_index(&tree->attrs, i), name) == 0) {
+            g_free(ptr_vec_index(&tree->attrs, i + 1));
+            ptr_vec_index(&tree->attrs, i + 1) = g_strdup(value);
             return;
         }
     }
-    g_ptr_array_add(tree->attrs, g_strdup(name));
-    g_ptr_array_add(tree->attrs, g_strdup(value));
+    xml_tree_add_attr(tree, name, value);
 }
 
 /* The <vcpu id='@vcpu'> entry of <vcpus>, or NULL. */
@@ -180,8 +179,8 @@ vcpus_entry(DomainDef *def, unsigned int vcpu)
 {
     XmlTree *vcpus = def->vcpus_elem;
     g_autofree char *id = g_strdup_printf("%u", vcpu);
-    for (guint i = 0; vcpus && vcpus->children && i < vcpus->children->len; i++) {
-        XmlTree *entry = g_ptr_array_index(vcpus->children, i);
+    for (guint i = 0; vcpus && i < vcpus->children.len; i++) {
+        XmlTree *entry = ptr_vec_index(&vcpus->children, i);
         if (g_strcmp0(entry->name, "vcpu") == 0 &&
             g_strcmp0(xml_tree_get_attr(entry, "id"), id) == 0)
             return entry;
