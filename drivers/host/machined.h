@@ -4,7 +4,8 @@
  * machined are fine: the probe says so once and the caller goes on without it.
  *
  * Every call opens its own private connection (nothing shared between threads), and every
- * round trip, the bus's Hello included, has a bounded timeout.
+ * round trip, the bus's Hello included, has a bounded timeout. libdbus-1 is loaded at run
+ * time, by the first probe that finds something listening on the bus's socket.
  */
 #pragma once
 
@@ -35,6 +36,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Machined, machined_free)
 
 /* Timeout of each D-Bus round trip (default MACHINED_TIMEOUT_MS); tests shorten it. */
 void machined_set_timeout(Machined *machined, int timeout_ms);
+
+/* The libdbus that the first probe finding a bus dlopen()s ("libdbus-1.so.3"): libdbus-1 is
+ * not linked, so hosts without a system bus never load it. When it cannot be loaded the probe
+ * logs "cannot load SONAME: DLERROR; domains are not registered with systemd-machined" and
+ * returns NULL, as without a bus. Tests set another name, before any probe. */
+void machined_set_library(const char *soname);
 
 /* Register @vm: CreateMachineWithNetwork (CreateMachine on a machined that lacks it) with
  * service "libvirt-qemu", class "vm", root directory "" and the scope properties Slice,

@@ -1,7 +1,6 @@
 /* Host facts read from procfs and sysfs under injectable roots. */
 #include "drivers/host/nodeinfo.h"
 
-#include <dbus/dbus.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -809,19 +808,61 @@ nodeinfo_sysinfo_xml(const HostRoots *roots, GError **error)
     return g_string_free(g_steal_pointer(&buf), FALSE);
 }
 
+/* The machine id files in the order libdbus's dbus_get_local_machine_id() reads them
+ * (checked against libdbus 1.14: its own copy first), so the host UUID stays what it was. */
+static const char *const machine_id_files[] = { "/var/lib/dbus/machine-id", "/etc/machine-id",
+                                                NULL };
+
+/* The blanks libdbus trims around a machine id. */
+static gboolean
+machine_id_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+char *
+nodeinfo_uuid_from_machine_id(const char *text)
+{
+    const char *start = text ? text : "";
+    const char *end;
+    char hex[32];
+
+    while (machine_id_blank(*start))
+        start++;
+    end = start + strlen(start);
+    while (end > start && machine_id_blank(end[-1]))
+        end--;
+    if (end - start != (ptrdiff_t)sizeof(hex))
+        return NULL;
+    for (guint i = 0; i < sizeof(hex); i++) {
+        if (!g_ascii_isxdigit(start[i]))
+            return NULL;
+        hex[i] = g_ascii_tolower(start[i]);
+    }
+    return g_strdup_printf("%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
+                           hex + 20);
+}
+
+char *
+nodeinfo_host_uuid_from_files(const char *const *paths)
+{
+    for (const char *const *path = paths; *path; path++) {
+        g_autofree char *text = NULL;
+        gsize len = 0;
+        char *uuid;
+
+        /* a NUL inside is not a machine id (strlen would hide what follows it) */
+        if (g_file_get_contents(*path, &text, &len, NULL) && strlen(text) == len &&
+            (uuid = nodeinfo_uuid_from_machine_id(text)))
+            return uuid;
+    }
+    return NULL;
+}
+
 char *
 nodeinfo_host_uuid(void)
 {
-    char *id = dbus_get_local_machine_id();
-    char *uuid;
-
-    if (!id || strlen(id) != 32) {
-        dbus_free(id);
-        return NULL;
-    }
-    uuid = g_strdup_printf("%.8s-%.4s-%.4s-%.4s-%.12s", id, id + 8, id + 12, id + 16, id + 20);
-    dbus_free(id);
-    return uuid;
+    return nodeinfo_host_uuid_from_files(machine_id_files);
 }
 
 /* Huge page sizes in KiB under @rel ("hugepages-2048kB" entries), sorted. */

@@ -46,8 +46,18 @@ int nodeinfo_cells_free_memory(const HostRoots *roots, int start, int max,
  * processor/memory facts); a minimal valid document when DMI is not readable. */
 char *nodeinfo_sysinfo_xml(const HostRoots *roots, GError **error);
 
-/* Host UUID: from /etc/machine-id via dbus_get_local_machine_id(), formatted as a UUID. */
+/* Host UUID: the machine id formatted as a UUID, read as libdbus's
+ * dbus_get_local_machine_id() reads it: /var/lib/dbus/machine-id, else /etc/machine-id.
+ * NULL when neither holds one. */
 char *nodeinfo_host_uuid(void);
+
+/* The first of @paths (NULL-terminated) that holds a machine id, as a UUID; NULL if none. */
+char *nodeinfo_host_uuid_from_files(const char *const *paths);
+
+/* A machine id file's text as a UUID ("3d1219c7...\n" -> "3d1219c7-...") or NULL. Accepted
+ * as libdbus accepts it: exactly 32 hex digits between optional blanks (space, tab, CR, LF);
+ * upper case digits are lowered, as libdbus hands the id back in lower case. Pure. */
+char *nodeinfo_uuid_from_machine_id(const char *text);
 
 /* Append the host <cpu> element of the capabilities XML (arch, vendor, microcode, signature,
  * topology, page sizes) to @buf, each line indented by @indent spaces. Best effort: facts

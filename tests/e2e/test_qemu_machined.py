@@ -4,7 +4,8 @@ system bus (DBUS_SYSTEM_BUS_ADDRESS) and tests/unit/host/fake-machined.py for ma
 playing systemd by making each machine's scope in the host's real cgroup hierarchies
 (never cpuset, as systemd). virtd registers QEMU, moves it to <scope>/libvirt with
 emulator/ and vcpuN/ below, finds the scope again after a restart and terminates the machine
-when the domain stops. Without a bus the daemon says so once and uses its own layout.
+when the domain stops. Without a bus the daemon says so once, uses its own layout and never
+loads libdbus-1 (dlopen()ed only when a bus listens).
 
 Needs root, writable v1 cgroup hierarchies or v2, dbus-daemon and QEMU; skips otherwise."""
 import os
@@ -57,6 +58,12 @@ def proc_cgroup(pid):
             for n in names.split(",") if names else [""]:
                 out[n] = path
     return out
+
+
+def maps_libdbus(pid):
+    """Whether process @pid has libdbus-1 mapped: virtd loads it only when a bus listens."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libdbus-1.so" in f.read()
 
 
 class MachinedTest(unittest.TestCase):
@@ -147,6 +154,7 @@ class MachinedTest(unittest.TestCase):
 
     def test_registered_scope_restart_and_stop(self):
         self.assertEqual(self.d.stderr().count("systemd-machined registers the domains"), 1)
+        self.assertTrue(maps_libdbus(self.d.proc.pid))
         dom_uuid, _ = self.start("mach1")
         dom_id = self.d.virsh("domid", "mach1").stdout.strip()
         pid = virtd.qemu_pid(self.d, "mach1")
@@ -247,6 +255,8 @@ class NoBusTest(unittest.TestCase):
         self.assertEqual(d.stderr().count(
             f"no system D-Bus: Failed to connect to socket {tmp}/none: No such file or "
             "directory; domains are not registered with systemd-machined"), 1, d.stderr())
+        # no bus: libdbus-1 (and libsystemd, libgcrypt, ... behind it) is never loaded
+        self.assertFalse(maps_libdbus(d.proc.pid))
 
 
 if __name__ == "__main__":

@@ -2,11 +2,14 @@
  * private dbus-daemon and a fake machined (fake-machined.py, which logs every call it gets);
  * hosts without a bus or without machined; machined's errors and silence; a VM's group below
  * a machine scope in the real /sys/fs/cgroup (root only). */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +18,7 @@
 #include "drivers/host/machined.h"
 
 #define PYTHON "/usr/bin/python3"
+#define LIBDBUS "libdbus-1.so.3"
 
 static const unsigned char test_uuid[16] = { 0x6b, 0x1f, 0x2a, 0x00, 0x01, 0x02, 0x03, 0x04,
                                              0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0xff };
@@ -369,6 +373,124 @@ test_no_bus(void)
     g_rmdir(dir);
 }
 
+/* Whether this process has libdbus mapped (machined.c loads it on demand). */
+static gboolean
+libdbus_loaded(void)
+{
+    void *handle = dlopen(LIBDBUS, RTLD_NOW | RTLD_NOLOAD);
+
+    if (handle)
+        dlclose(handle);
+    return handle != NULL;
+}
+
+static void
+test_no_bus_no_libdbus(void)
+{
+    /* a fresh process: the other tests load libdbus */
+    if (!g_test_subprocess()) {
+        g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+        g_test_trap_assert_passed();
+        return;
+    }
+    g_autofree char *dir = g_dir_make_tmp("virtd-machined-XXXXXX", NULL);
+    g_autofree char *address = g_strdup_printf("unix:path=%s/none", dir);
+
+    g_assert_false(libdbus_loaded());
+    g_assert_null(probe_one(address, "no system D-Bus: Failed to connect to socket "));
+    g_assert_false(libdbus_loaded());
+    g_rmdir(dir);
+}
+
+/* Addresses other than one plain unix:path are libdbus's to try. */
+static void
+test_no_bus_other_address(void)
+{
+    g_autofree char *abstract = g_strdup_printf("unix:abstract=virtd-test-none-%d",
+                                                (int)getpid());
+    g_autofree char *dir = g_dir_make_tmp("virtd-machined-XXXXXX", NULL);
+    g_autofree char *two = g_strdup_printf("unix:path=%s/none;unix:path=%s/none2", dir, dir);
+
+    g_assert_null(probe_one(abstract, "no system D-Bus: Failed to connect to socket "));
+    g_assert_true(libdbus_loaded());
+    g_assert_null(probe_one(two, "no system D-Bus: Failed to connect to socket "));
+    g_rmdir(dir);
+}
+
+/* A socket that takes connections and never answers: enough for the probe's first look. */
+static int
+listen_socket(const char *path)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpuint(strlen(path), <, sizeof(sun.sun_path));
+    strcpy(sun.sun_path, path);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), ==, 0);
+    g_assert_cmpint(listen(fd, 8), ==, 0);
+    return fd;
+}
+
+/* A bus is there but libdbus cannot be loaded (@library in place of libdbus-1.so.3): the
+ * probe logs @expected_prefix ... @expected_suffix, every time, and gives no handle. */
+static void
+probe_without_library(const char *library, const char *expected_prefix,
+                      const char *expected_suffix)
+{
+    g_autofree char *dir = g_dir_make_tmp("virtd-machined-XXXXXX", NULL);
+    g_autofree char *socket_path = g_build_filename(dir, "bus", NULL);
+    g_autofree char *address = g_strconcat("unix:path=", socket_path, NULL);
+    int fd = listen_socket(socket_path);
+
+    machined_set_library(library);
+    for (int i = 0; i < 2; i++) {
+        Logs logs;
+        guint handler = logs_start(&logs);
+
+        g_assert_null(machined_probe(address));
+        g_assert_cmpuint(logs.messages->len, ==, 1);
+        if (!g_str_has_prefix(logs.messages->pdata[0], expected_prefix) ||
+            !g_str_has_suffix(logs.messages->pdata[0], expected_suffix))
+            g_error("log line '%s' is not '%s...%s'", (char *)logs.messages->pdata[0],
+                    expected_prefix, expected_suffix);
+        logs_stop(&logs, handler);
+    }
+    close(fd);
+    g_unlink(socket_path);
+    g_rmdir(dir);
+}
+
+static void
+test_library_missing(void)
+{
+    if (!g_test_subprocess()) {
+        g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+        g_test_trap_assert_passed();
+        return;
+    }
+    probe_without_library("libdbus-virtd-test-none.so.3",
+                          "cannot load libdbus-virtd-test-none.so.3: "
+                          "libdbus-virtd-test-none.so.3: cannot open shared object file: "
+                          "No such file or directory; domains are not registered with "
+                          "systemd-machined",
+                          "");
+}
+
+static void
+test_library_without_symbols(void)
+{
+    if (!g_test_subprocess()) {
+        g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+        g_test_trap_assert_passed();
+        return;
+    }
+    /* a library that is there but is not libdbus */
+    probe_without_library("libc.so.6", "cannot load libc.so.6: ",
+                          "undefined symbol: dbus_bus_set_unique_name; domains are not "
+                          "registered with systemd-machined");
+}
+
 static void
 test_no_machined(void)
 {
@@ -399,6 +521,7 @@ test_create_terminate(void)
     g_autoptr(Machined) machined = probe_one(NULL, "systemd-machined registers the domains");
     g_unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
     g_assert_nonnull(machined);
+    g_assert_true(libdbus_loaded());
 
     MachinedVm web = { .name = "qemu-1-web", .uuid = test_uuid, .leader = 4242 };
     g_assert_true(machined_create(machined, &web, &err));
@@ -820,6 +943,10 @@ main(int argc, char **argv)
     g_test_add_func("/machined/names", test_names);
     g_test_add_func("/machined/scope-path", test_scope_path);
     g_test_add_func("/machined/no-bus", test_no_bus);
+    g_test_add_func("/machined/no-bus-no-libdbus", test_no_bus_no_libdbus);
+    g_test_add_func("/machined/no-bus-other-address", test_no_bus_other_address);
+    g_test_add_func("/machined/library-missing", test_library_missing);
+    g_test_add_func("/machined/library-without-symbols", test_library_without_symbols);
     g_test_add_func("/machined/no-machined", test_no_machined);
     g_test_add_func("/machined/create-terminate", test_create_terminate);
     g_test_add_func("/machined/legacy", test_legacy_machined);

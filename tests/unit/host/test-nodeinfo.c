@@ -1,5 +1,7 @@
 /* Node info from canned procfs/sysfs trees (tests/data/host/<case>/), compared with a
  * golden report per case (expected.txt; TEST_REGENERATE=1 rewrites it). */
+#include <dlfcn.h>
+#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -200,6 +202,104 @@ test_real_host(void)
     }
 }
 
+static void
+test_machine_id_text(void)
+{
+    static const struct {
+        const char *text, *uuid;
+    } cases[] = {
+        { "3d1219c7c4c5404aaa1f6d2a48adfda4\n", "3d1219c7-c4c5-404a-aa1f-6d2a48adfda4" },
+        { "3d1219c7c4c5404aaa1f6d2a48adfda4", "3d1219c7-c4c5-404a-aa1f-6d2a48adfda4" },
+        /* libdbus trims blanks and hands upper case ids back lowered */
+        { " \t3d1219c7c4c5404aaa1f6d2a48adfda4\r\n\n", "3d1219c7-c4c5-404a-aa1f-6d2a48adfda4" },
+        { "3D1219C7C4C5404AAA1F6D2A48ADFDA4\n", "3d1219c7-c4c5-404a-aa1f-6d2a48adfda4" },
+        { "00000000000000000000000000000000\n", "00000000-0000-0000-0000-000000000000" },
+        /* and refuses anything else */
+        { "3d1219c7c4c5404aaa1f6d2a48adfda\n", NULL },      /* 31 digits */
+        { "3d1219c7c4c5404aaa1f6d2a48adfda40\n", NULL },    /* 33 */
+        { "3d1219c7c4c5404aaa1f6d2a48adfdag\n", NULL },     /* not hex */
+        { "3d1219c7-c4c5-404a-aa1f-6d2a48adfda4\n", NULL }, /* already a UUID */
+        { "3d1219c7c4c5404aaa1f6d2a48adfda4\nmore\n", NULL },
+        { "3d1219c7c4c5404aaa1f6d2a48adfda4\v", NULL },     /* not a blank to libdbus */
+        { "3d1219c7 c4c5404aaa1f6d2a48adfda4\n", NULL },
+        { "\n", NULL },
+        { "", NULL },
+        { NULL, NULL },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *uuid = nodeinfo_uuid_from_machine_id(cases[i].text);
+
+        g_assert_cmpstr(uuid, ==, cases[i].uuid);
+    }
+}
+
+static void
+test_machine_id_files(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("virtd-machine-id-XXXXXX", NULL);
+    g_autofree char *first = g_build_filename(dir, "var-lib-dbus-machine-id", NULL);
+    g_autofree char *second = g_build_filename(dir, "etc-machine-id", NULL);
+    const char *const paths[] = { first, second, NULL };
+    char *uuid;
+
+    /* neither there */
+    g_assert_null(nodeinfo_host_uuid_from_files(paths));
+    /* the second when the first is missing, bad or has a NUL in it */
+    g_assert_true(g_file_set_contents(second, "11111111222233334444555555555555\n", -1, NULL));
+    uuid = nodeinfo_host_uuid_from_files(paths);
+    g_assert_cmpstr(uuid, ==, "11111111-2222-3333-4444-555555555555");
+    g_free(uuid);
+    g_assert_true(g_file_set_contents(first, "not a machine id\n", -1, NULL));
+    uuid = nodeinfo_host_uuid_from_files(paths);
+    g_assert_cmpstr(uuid, ==, "11111111-2222-3333-4444-555555555555");
+    g_free(uuid);
+    g_assert_true(g_file_set_contents(first, "3d1219c7c4c5404aaa1f6d2a48adfda4\0\n", 34, NULL));
+    uuid = nodeinfo_host_uuid_from_files(paths);
+    g_assert_cmpstr(uuid, ==, "11111111-2222-3333-4444-555555555555");
+    g_free(uuid);
+    /* the first wins when good */
+    g_assert_true(g_file_set_contents(first, "3d1219c7c4c5404aaa1f6d2a48adfda4\n", -1, NULL));
+    uuid = nodeinfo_host_uuid_from_files(paths);
+    g_assert_cmpstr(uuid, ==, "3d1219c7-c4c5-404a-aa1f-6d2a48adfda4");
+    g_free(uuid);
+    /* both bad */
+    g_assert_true(g_file_set_contents(second, "3d1219c7\n", -1, NULL));
+    g_assert_true(g_file_set_contents(first, "", -1, NULL));
+    g_assert_null(nodeinfo_host_uuid_from_files(paths));
+
+    g_unlink(first);
+    g_unlink(second);
+    g_rmdir(dir);
+}
+
+/* The host UUID is what libdbus said it was before virtd read the files itself. */
+static void
+test_host_uuid_as_libdbus(void)
+{
+    g_autofree char *uuid = nodeinfo_host_uuid();
+    void *libdbus = dlopen("libdbus-1.so.3", RTLD_NOW | RTLD_LOCAL);
+    char *(*get_local_machine_id)(void);
+    void (*libdbus_free)(void *);
+    char *id;
+
+    /* libdbus may abort the process (a fatal warning) on a host without a machine id */
+    if (!libdbus || !uuid) {
+        g_test_skip(libdbus ? "no machine id on this host" : "libdbus-1.so.3 is not installed");
+        if (libdbus)
+            dlclose(libdbus);
+        return;
+    }
+    *(void **)&get_local_machine_id = dlsym(libdbus, "dbus_get_local_machine_id");
+    *(void **)&libdbus_free = dlsym(libdbus, "dbus_free");
+    g_assert_nonnull(get_local_machine_id);
+    g_assert_nonnull(libdbus_free);
+    id = get_local_machine_id();
+    g_autofree char *expected = nodeinfo_uuid_from_machine_id(id);
+    libdbus_free(id);
+    g_assert_cmpstr(uuid, ==, expected);
+    dlclose(libdbus);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -215,5 +315,8 @@ main(int argc, char **argv)
     g_test_add_func("/host/nodeinfo/sysinfo", test_sysinfo);
     g_test_add_func("/host/nodeinfo/missing-tree", test_missing_tree);
     g_test_add_func("/host/nodeinfo/real-host", test_real_host);
+    g_test_add_func("/host/nodeinfo/machine-id-text", test_machine_id_text);
+    g_test_add_func("/host/nodeinfo/machine-id-files", test_machine_id_files);
+    g_test_add_func("/host/nodeinfo/host-uuid-as-libdbus", test_host_uuid_as_libdbus);
     return g_test_run();
 }
