@@ -41,6 +41,8 @@ domain_event_free(DomainEvent *ev)
     g_free(ev->metadata_nsuri);
     g_free(ev->monitor_event);
     g_free(ev->monitor_details);
+    if (ev->tunable_params)
+        g_array_unref(ev->tunable_params);
     g_free(ev);
 }
 

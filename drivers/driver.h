@@ -40,6 +40,7 @@ typedef struct {
     gint64 monitor_seconds;
     unsigned int monitor_micros;
     char *monitor_details; /* QEMU_MONITOR: its "data" as JSON, or NULL */
+    GArray *tunable_params; /* TUNABLE: DomainTypedParam (domain_params_new), owned */
 } DomainEvent;
 
 void domain_event_free(DomainEvent *ev);

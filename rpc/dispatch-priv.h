@@ -55,6 +55,8 @@ const Handler *handler_lookup(guint32 prog, int proc);
 
 /* Copy a driver DomainRef into a wire domain (allocates the name). */
 void wire_domain_set(wire_domain *w, const DomainRef *ref);
+/* Copy a typed parameter into a wire one (allocates; handlers.c). */
+void wire_param_set(wire_param *w, const DomainTypedParam *p);
 
 /* Event callbacks (dispatch.c). */
 int conn_add_callback(Conn *conn, int event_id, gboolean network, const unsigned char *uuid);

@@ -442,6 +442,21 @@ event_packet(const DomainEvent *ev, int cb_id)
         g_free(msg.dom.name);
         return pkt;
     }
+    case VIR_DOMAIN_EVENT_ID_TUNABLE: {
+        GArray *params = ev->tunable_params;
+        guint n = MIN(params->len, WIRE_TUNABLE_PARAMS_MAX);
+        wire_tunable_msg msg = {.callback_id = cb_id};
+        wire_domain_set(&msg.dom, &ev->dom);
+        msg.params.params_len = n;
+        msg.params.params_val = g_new0(wire_param, MAX(n, 1));
+        for (guint i = 0; i < n; i++)
+            wire_param_set(&msg.params.params_val[i],
+                           &g_array_index(params, DomainTypedParam, i));
+        h.proc = RPROC_DOMAIN_EVENT_CALLBACK_TUNABLE;
+        GBytes *pkt = packet_encode(&h, (xdrproc_t)xdr_wire_tunable_msg, &msg, NULL);
+        xdr_free((xdrproc_t)xdr_wire_tunable_msg, (char *)&msg);
+        return pkt;
+    }
     default:
         return NULL;
     }

@@ -1241,7 +1241,7 @@ h_domain_interface_stats(Conn *conn, wire_interface_stats_args *args,
     return TRUE;
 }
 
-static void
+void
 wire_param_set(wire_param *w, const DomainTypedParam *p)
 {
     w->field = g_strdup(p->field);

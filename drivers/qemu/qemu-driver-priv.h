@@ -97,6 +97,9 @@ QemuDriver *qemu_driver_cast(VirtDriver *drv);
 gboolean qemu_driver_check_flags(unsigned int flags, unsigned int allowed, GError **error);
 void qemu_events_add_lifecycle(GPtrArray *events, const QemuDomain *dom, const char *name,
                           int type, int detail);
+/* A TUNABLE event: @params (DomainTypedParam, taken) are the tunables a live change set,
+ * named VIR_DOMAIN_TUNABLE_* as libvirt sends them. */
+void qemu_events_add_tunable(GPtrArray *events, const QemuDomain *dom, GArray *params);
 GPtrArray *qemu_events_new(void);
 void qemu_driver_emit(QemuDriver *drv, GPtrArray *events);
 void qemu_driver_table_insert(QemuDriver *drv, QemuDomain *dom);

@@ -209,6 +209,16 @@ qemu_events_add_metadata(GPtrArray *events, const QemuDomain *dom, int type, con
     g_ptr_array_add(events, ev);
 }
 
+void
+qemu_events_add_tunable(GPtrArray *events, const QemuDomain *dom, GArray *params)
+{
+    DomainEvent *ev = g_new0(DomainEvent, 1);
+    ev->event_id = VIR_DOMAIN_EVENT_ID_TUNABLE;
+    qemu_domain_fill_ref(dom, &ev->dom);
+    ev->tunable_params = params;
+    g_ptr_array_add(events, ev);
+}
+
 GPtrArray *
 qemu_events_new(void)
 {

@@ -43,6 +43,36 @@ static const char *const field_names[DOMAIN_IOTUNE_LAST] = {
         VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC_MAX_LENGTH,
 };
 
+/* Their names in the TUNABLE event. */
+static const char *const tunable_names[DOMAIN_IOTUNE_LAST] = {
+    [DOMAIN_IOTUNE_TOTAL_BYTES_SEC] = VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC,
+    [DOMAIN_IOTUNE_READ_BYTES_SEC] = VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC,
+    [DOMAIN_IOTUNE_WRITE_BYTES_SEC] = VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC,
+    [DOMAIN_IOTUNE_TOTAL_IOPS_SEC] = VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC,
+    [DOMAIN_IOTUNE_READ_IOPS_SEC] = VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC,
+    [DOMAIN_IOTUNE_WRITE_IOPS_SEC] = VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC,
+    [DOMAIN_IOTUNE_TOTAL_BYTES_SEC_MAX] = VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC_MAX,
+    [DOMAIN_IOTUNE_READ_BYTES_SEC_MAX] = VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC_MAX,
+    [DOMAIN_IOTUNE_WRITE_BYTES_SEC_MAX] = VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC_MAX,
+    [DOMAIN_IOTUNE_TOTAL_IOPS_SEC_MAX] = VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC_MAX,
+    [DOMAIN_IOTUNE_READ_IOPS_SEC_MAX] = VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC_MAX,
+    [DOMAIN_IOTUNE_WRITE_IOPS_SEC_MAX] = VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC_MAX,
+    [DOMAIN_IOTUNE_SIZE_IOPS_SEC] = VIR_DOMAIN_TUNABLE_BLKDEV_SIZE_IOPS_SEC,
+    [DOMAIN_IOTUNE_GROUP_NAME] = VIR_DOMAIN_TUNABLE_BLKDEV_GROUP_NAME,
+    [DOMAIN_IOTUNE_TOTAL_BYTES_SEC_MAX_LENGTH] =
+        VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC_MAX_LENGTH,
+    [DOMAIN_IOTUNE_READ_BYTES_SEC_MAX_LENGTH] =
+        VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC_MAX_LENGTH,
+    [DOMAIN_IOTUNE_WRITE_BYTES_SEC_MAX_LENGTH] =
+        VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC_MAX_LENGTH,
+    [DOMAIN_IOTUNE_TOTAL_IOPS_SEC_MAX_LENGTH] =
+        VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC_MAX_LENGTH,
+    [DOMAIN_IOTUNE_READ_IOPS_SEC_MAX_LENGTH] =
+        VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC_MAX_LENGTH,
+    [DOMAIN_IOTUNE_WRITE_IOPS_SEC_MAX_LENGTH] =
+        VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC_MAX_LENGTH,
+};
+
 /* QMP argument names by DomainIotuneField (NULL: group, passed apart). */
 static const char *const qmp_names[DOMAIN_IOTUNE_LAST] = {
     "bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr",
@@ -242,6 +272,25 @@ qemu_iotune_to_params(const QemuIotune *t, gboolean with_strings)
     return params;
 }
 
+GArray *
+qemu_iotune_tunable(const char *disk, GArray *params)
+{
+    GArray *out = domain_params_new();
+    domain_params_add_string(out, VIR_DOMAIN_TUNABLE_BLKDEV_DISK, disk);
+    for (guint i = 0; i < params->len; i++) {
+        const DomainTypedParam *p = &g_array_index(params, DomainTypedParam, i);
+        for (int f = 0; f < DOMAIN_IOTUNE_LAST; f++) {
+            if (!g_str_equal(field_names[f], p->field))
+                continue;
+            if (f == DOMAIN_IOTUNE_GROUP_NAME)
+                domain_params_add_string(out, tunable_names[f], p->value.s);
+            else
+                domain_params_add_ullong(out, tunable_names[f], p->value.ul);
+        }
+    }
+    return out;
+}
+
 json_object *
 qemu_iotune_qmp_args(const QemuIotune *t, const char *qdev)
 {
@@ -379,10 +428,11 @@ merged(const DomainDef *def, const char *name, GArray *params, QemuIotune *ret,
     return TRUE;
 }
 
-/* Job held, domain locked, @flags resolved. */
+/* Job held, domain locked, @flags resolved. The TUNABLE event of a live change goes to
+ * @events. */
 static gboolean
 set_locked(QemuDriver *drv, QemuDomain *dom, const char *name, GArray *params,
-           unsigned int flags, GError **error)
+           unsigned int flags, GPtrArray *events, GError **error)
 {
     const char *dom_name = qemu_domain_name(dom);
     g_auto(QemuIotune) live_t = {0};
@@ -422,6 +472,7 @@ set_locked(QemuDriver *drv, QemuDomain *dom, const char *name, GArray *params,
         if (dom->proc == proc) {
             store(dom->def, live_index, &live_t);
             qemu_run_save_status(drv, dom);
+            qemu_events_add_tunable(events, dom, qemu_iotune_tunable(name, params));
         }
     }
     if (config)
@@ -440,10 +491,13 @@ qemu_iotune_domain_set(VirtDriver *vdrv, const unsigned char *uuid, const char *
     g_autoptr(QemuDomainLocked) dom = qemu_driver_acquire(drv, uuid, error);
     if (!dom || !qemu_job_begin(dom, JOB_NAME, error))
         return FALSE;
+    g_autoptr(GPtrArray) events = qemu_events_new();
     /* The state is looked at under the job: a start or stop cannot come in between. */
     gboolean ok = qemu_domain_resolve_impact(dom, &flags, error) &&
-                  set_locked(drv, dom, disk, params, flags, error);
+                  set_locked(drv, dom, disk, params, flags, events, error);
     qemu_job_end(dom);
+    g_clear_pointer(&dom, qemu_domain_release);
+    qemu_driver_emit(drv, events);
     return ok;
 }
 

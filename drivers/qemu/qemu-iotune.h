@@ -64,6 +64,11 @@ gboolean qemu_iotune_merge(QemuIotune *t, GArray *params, GError **error);
  * group_name (a string, "" when unset) only when @with_strings. */
 GArray *qemu_iotune_to_params(const QemuIotune *t, gboolean with_strings);
 
+/* The parameters of the TUNABLE event after a live set of @params on disk @disk (the
+ * name the caller gave), as libvirtd sends them: VIR_DOMAIN_TUNABLE_BLKDEV_DISK, then
+ * each given parameter with its given value, in the caller's order. */
+GArray *qemu_iotune_tunable(const char *disk, GArray *params);
+
 /* The arguments of block_set_io_throttle for the device at QOM path @qdev. */
 json_object *qemu_iotune_qmp_args(const QemuIotune *t, const char *qdev);
 

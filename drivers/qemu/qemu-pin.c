@@ -466,6 +466,27 @@ pin_live(QemuDomain *dom, PinTarget target, unsigned int id, const char *cpus, G
     return FALSE;
 }
 
+/* The TUNABLE event's parameters for a live pin: one string, the CPU list. */
+static GArray *
+pin_tunable(PinTarget target, unsigned int id, const char *cpus)
+{
+    GArray *params = domain_params_new();
+    g_autofree char *field = NULL;
+    switch (target) {
+    case PIN_VCPU:
+        field = g_strdup_printf(VIR_DOMAIN_TUNABLE_CPU_VCPUPIN, id);
+        break;
+    case PIN_EMULATOR:
+        field = g_strdup(VIR_DOMAIN_TUNABLE_CPU_EMULATORPIN);
+        break;
+    case PIN_IOTHREAD:
+        field = g_strdup_printf(VIR_DOMAIN_TUNABLE_CPU_IOTHREADSPIN, id);
+        break;
+    }
+    domain_params_add_string(params, field, cpus);
+    return params;
+}
+
 static gboolean
 domain_pin(QemuDriver *drv, const unsigned char *uuid, PinTarget target, unsigned int id,
            const guint8 *cpumap, int maplen, unsigned int flags, GError **error)
@@ -500,6 +521,7 @@ domain_pin(QemuDriver *drv, const unsigned char *uuid, PinTarget target, unsigne
     static const char *const jobs[] = {"vcpupin", "emulatorpin", "iothreadpin"};
     if (!qemu_job_begin(dom, jobs[target], error))
         return FALSE;
+    g_autoptr(GPtrArray) events = qemu_events_new();
     gboolean ok = FALSE;
     g_autoptr(DomainDef) config = NULL;
     if (flags & VIR_DOMAIN_AFFECT_CONFIG) {
@@ -523,10 +545,14 @@ domain_pin(QemuDriver *drv, const unsigned char *uuid, PinTarget target, unsigne
         }
         def_set_pin(dom->def, target, id, cpus);
         qemu_run_save_status(drv, dom);
+        qemu_events_add_tunable(events, dom, pin_tunable(target, id, cpus));
     }
     ok = !config || qemu_driver_commit_config(drv, dom, g_steal_pointer(&config), error);
 out:
     qemu_job_end(dom);
+    /* Like libvirtd: the live change is announced even when saving the config failed. */
+    g_clear_pointer(&dom, qemu_domain_release);
+    qemu_driver_emit(drv, events);
     return ok;
 }
 

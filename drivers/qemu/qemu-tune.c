@@ -50,6 +50,14 @@ static const DomainParamSpec sched_spec[QEMU_TUNE_SCHED_NPARAMS] = {
     {VIR_DOMAIN_SCHEDULER_IOTHREAD_PERIOD, VIR_TYPED_PARAM_ULLONG},
     {VIR_DOMAIN_SCHEDULER_IOTHREAD_QUOTA, VIR_TYPED_PARAM_LLONG},
 };
+/* The name of each in the TUNABLE event. */
+static const char *const sched_tunables[QEMU_TUNE_SCHED_NPARAMS] = {
+    VIR_DOMAIN_TUNABLE_CPU_CPU_SHARES,      VIR_DOMAIN_TUNABLE_CPU_VCPU_PERIOD,
+    VIR_DOMAIN_TUNABLE_CPU_VCPU_QUOTA,      VIR_DOMAIN_TUNABLE_CPU_EMULATOR_PERIOD,
+    VIR_DOMAIN_TUNABLE_CPU_EMULATOR_QUOTA,  VIR_DOMAIN_TUNABLE_CPU_GLOBAL_PERIOD,
+    VIR_DOMAIN_TUNABLE_CPU_GLOBAL_QUOTA,    VIR_DOMAIN_TUNABLE_CPU_IOTHREAD_PERIOD,
+    VIR_DOMAIN_TUNABLE_CPU_IOTHREAD_QUOTA,
+};
 static const DomainCputuneField sched_def_fields[QEMU_TUNE_SCHED_NPARAMS] = {
     DOMAIN_CPUTUNE_SHARES,          DOMAIN_CPUTUNE_PERIOD,          DOMAIN_CPUTUNE_QUOTA,
     DOMAIN_CPUTUNE_EMULATOR_PERIOD, DOMAIN_CPUTUNE_EMULATOR_QUOTA,  DOMAIN_CPUTUNE_GLOBAL_PERIOD,
@@ -176,6 +184,27 @@ qemu_tune_sched_to_def(DomainDef *def, GArray *params)
                                                   : g_strdup_printf("%" G_GUINT64_FORMAT,
                                                                     p->value.ul));
     }
+}
+
+GArray *
+qemu_tune_sched_tunable(GArray *params)
+{
+    GArray *out = domain_params_new();
+    for (guint i = 0; i < params->len; i++) {
+        const DomainTypedParam *p = &g_array_index(params, DomainTypedParam, i);
+        for (int k = 0; k < QEMU_TUNE_SCHED_NPARAMS; k++) {
+            if (!g_str_equal(sched_spec[k].field, p->field))
+                continue;
+            /* A period or quota of 0 changes nothing live. */
+            if (sched_def_fields[k] == DOMAIN_CPUTUNE_SHARES)
+                domain_params_add_ullong(out, sched_tunables[k], p->value.ul);
+            else if (p->type == VIR_TYPED_PARAM_LLONG && p->value.l)
+                domain_params_add_llong(out, sched_tunables[k], p->value.l);
+            else if (p->type == VIR_TYPED_PARAM_ULLONG && p->value.ul)
+                domain_params_add_ullong(out, sched_tunables[k], p->value.ul);
+        }
+    }
+    return out;
 }
 
 GArray *
@@ -538,10 +567,12 @@ typedef gboolean (*TuneLive)(QemuDriver *drv, QemuDomain *dom, GArray *params,
                              GError **error);
 typedef gboolean (*TuneConfig)(QemuDriver *drv, DomainDef *def, GArray *params,
                                GError **error);
+/* The parameters of the TUNABLE event of a live change (none when empty). */
+typedef GArray *(*TuneEvent)(GArray *params);
 
 static gboolean
 tune_set(VirtDriver *vdrv, const unsigned char *uuid, GArray *params, unsigned int flags,
-         TuneCheck check, TuneLive live, TuneConfig config, GError **error)
+         TuneCheck check, TuneLive live, TuneConfig config, TuneEvent event, GError **error)
 {
     QemuDriver *drv = qemu_driver_cast(vdrv);
     if (!qemu_driver_check_flags(flags, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG,
@@ -558,13 +589,20 @@ tune_set(VirtDriver *vdrv, const unsigned char *uuid, GArray *params, unsigned i
         def = domain_def_copy(qemu_domain_persistent_def(dom));
         ok = config(drv, def, params, error);
     }
+    g_autoptr(GPtrArray) events = qemu_events_new();
     if (ok && params->len && (flags & VIR_DOMAIN_AFFECT_LIVE)) {
         ok = live(drv, dom, params, error);
         qemu_run_save_status(drv, dom); /* also what applied before a failure */
+        g_autoptr(GArray) changed = ok && event ? event(params) : NULL;
+        if (changed && changed->len)
+            qemu_events_add_tunable(events, dom, g_steal_pointer(&changed));
     }
     if (ok && def)
         ok = qemu_driver_commit_config(drv, dom, g_steal_pointer(&def), error);
     qemu_job_end(dom);
+    /* Like libvirtd: the live change is announced even when saving the config failed. */
+    g_clear_pointer(&dom, qemu_domain_release);
+    qemu_driver_emit(drv, events);
     return ok;
 }
 
@@ -773,7 +811,8 @@ static gboolean
 qemu_tune_domain_set_scheduler_params(VirtDriver *vdrv, const unsigned char *uuid,
                                       GArray *params, unsigned int flags, GError **error)
 {
-    return tune_set(vdrv, uuid, params, flags, sched_check, sched_live, sched_config, error);
+    return tune_set(vdrv, uuid, params, flags, sched_check, sched_live, sched_config,
+                    qemu_tune_sched_tunable, error);
 }
 
 /* ---- memtune ---- */
@@ -874,7 +913,8 @@ static gboolean
 qemu_tune_domain_set_memory_params(VirtDriver *vdrv, const unsigned char *uuid,
                                    GArray *params, unsigned int flags, GError **error)
 {
-    return tune_set(vdrv, uuid, params, flags, mem_check, mem_live, mem_config, error);
+    /* libvirtd sends no TUNABLE event for memtune */
+    return tune_set(vdrv, uuid, params, flags, mem_check, mem_live, mem_config, NULL, error);
 }
 
 /* ---- blkiotune ---- */
@@ -1015,7 +1055,9 @@ static gboolean
 qemu_tune_domain_set_blkio_params(VirtDriver *vdrv, const unsigned char *uuid,
                                   GArray *params, unsigned int flags, GError **error)
 {
-    return tune_set(vdrv, uuid, params, flags, blkio_check, blkio_live, blkio_config, error);
+    /* nor for blkiotune */
+    return tune_set(vdrv, uuid, params, flags, blkio_check, blkio_live, blkio_config, NULL,
+                    error);
 }
 
 void

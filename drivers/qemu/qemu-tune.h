@@ -34,6 +34,11 @@ void qemu_tune_sched_to_def(DomainDef *def, GArray *params);
 /* The parameters of @values (indexed by DOMAIN_CPUTUNE_*) in libvirt's order and types. */
 GArray *qemu_tune_sched_params(const gint64 values[DOMAIN_CPUTUNE_LAST]);
 
+/* The parameters of the TUNABLE event after a live set of the (checked) scheduler
+ * parameters @params, as libvirtd sends them: in the caller's order, named
+ * VIR_DOMAIN_TUNABLE_CPU_*, cpu_shares always, a period or quota only when not 0. */
+GArray *qemu_tune_sched_tunable(GArray *params);
+
 /* The values @def holds, 0 where it has none. */
 void qemu_tune_sched_from_def(const DomainDef *def, gint64 ret_values[DOMAIN_CPUTUNE_LAST]);
 

@@ -16,8 +16,10 @@ enforced by the host's real cgroups on a real QEMU (TCG):
 Names carry this process's pid: the groups live in the host's one /machine partition,
 which other test daemons share."""
 import os
+import queue
 import re
 import struct
+import subprocess
 import time
 import unittest
 
@@ -520,6 +522,133 @@ class TuneTest(virtd.DaemonTestCase):
         inactive = self.d.virsh("dumpxml", "--inactive", name).stdout
         for element in ("<cputune>", "<memtune>", "<blkiotune>"):
             self.assertNotIn(element, inactive)
+
+
+
+class TunableEventTest(virtd.DaemonTestCase):
+    """VIR_DOMAIN_EVENT_ID_TUNABLE, as libvirtd 9.0 sends it: one event per successful
+    live change of vcpupin, emulatorpin, iothreadpin, schedinfo or blkdeviotune, holding
+    what the call set (named VIR_DOMAIN_TUNABLE_*); nothing for a --config change, for
+    memtune or for blkiotune. One running guest (it need not boot) for all of it."""
+
+    maxDiff = None
+
+    def setUp(self):
+        virtd.guest()
+        if not usable_cgroups():
+            raise unittest.SkipTest("no writable cgroup hierarchy on this machine")
+        super().setUp()
+
+    def define(self, name, extra_devices=""):
+        xml = virtd.guest_xml(name, memory_mib=128)
+        xml = xml.replace("<vcpu>1</vcpu>", "<vcpu>2</vcpu><iothreads>1</iothreads>")
+        xml = xml.replace("<devices>", "<devices>" + extra_devices)
+        path = os.path.join(self.d.root, f"{name}.xml")
+        with open(path, "w") as f:
+            f.write(xml)
+        self.d.virsh("define", path)
+
+    def remove_groups(self, name):
+        for path in virtd.vm_cgroups_left(name):
+            virtd.remove_cgroup(path)
+
+    def listen(self, dom):
+        """A new connection's TUNABLE callback for @dom (None: every domain): a queue of
+        (domain name, params)."""
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        got = queue.Queue()
+        cb = conn.domainEventRegisterAny(
+            conn.lookupByName(dom) if dom else None, libvirt.VIR_DOMAIN_EVENT_ID_TUNABLE,
+            lambda _c, d, params, _o: got.put((d.name(), params)), None)
+        self.addCleanup(conn.domainEventDeregisterAny, cb)
+        return got
+
+    @staticmethod
+    def drain(q, settle=0.3):
+        out = []
+        while True:
+            try:
+                out.append(q.get(timeout=settle))
+            except queue.Empty:
+                return out
+
+    def test_live_changes_are_announced(self):
+        name, other = f"tev{TAG}", f"tevo{TAG}"
+        image = os.path.join(self.d.root, "disk.img")
+        with open(image, "wb") as f:
+            f.truncate(MIB)
+        self.define(name, "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                          f"<source file='{image}'/><target dev='vda' bus='virtio'/></disk>")
+        self.define(other)
+        self.d.virsh("start", name)
+        self.addCleanup(self.remove_groups, name)
+        self.addCleanup(self.d.virsh, "destroy", name, check=False, timeout=60)
+
+        mine = self.listen(name)
+        every = self.listen(None)
+        others = self.listen(other)  # a domain filter: never hears of @name
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        dom = conn.lookupByName(name)
+        ncpus = conn.getCPUMap()[0]
+        cpu0 = tuple(i == 0 for i in range(ncpus))
+        every_cpu = tuple(True for _ in range(ncpus))
+        all_list = "0" if ncpus == 1 else f"0-{ncpus - 1}"
+        live, config = libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG
+
+        def expect(call, params):
+            call()
+            want = [(name, params)] if params is not None else []
+            self.assertEqual(self.drain(mine), want)
+            self.assertEqual(self.drain(every, settle=0.05), want)
+
+        expect(lambda: dom.pinVcpuFlags(1, cpu0, live), {"cputune.vcpupin1": "0"})
+        expect(lambda: dom.pinEmulator(every_cpu, live), {"cputune.emulatorpin": all_list})
+        expect(lambda: dom.pinIOThread(1, cpu0, libvirt.VIR_DOMAIN_AFFECT_CURRENT),
+               {"cputune.iothreadpin1": "0"})
+        # cpu_shares always, a period or quota only when not 0 (0 leaves it as it is)
+        expect(lambda: dom.setSchedulerParametersFlags(
+            {"cpu_shares": 512, "vcpu_period": 100000, "vcpu_quota": 50000,
+             "emulator_quota": -1, "global_period": 0}, live),
+            {"cputune.cpu_shares": 512, "cputune.vcpu_period": 100000,
+             "cputune.vcpu_quota": 50000, "cputune.emulator_quota": -1})
+        # the disk as the caller named it and what was given, not the other limits
+        expect(lambda: dom.setBlockIoTune("vda", {"read_bytes_sec": 1048576,
+                                                  "write_iops_sec": 300}, live),
+               {"blkdeviotune.disk": "vda", "blkdeviotune.read_bytes_sec": 1048576,
+                "blkdeviotune.write_iops_sec": 300})
+        expect(lambda: dom.setBlockIoTune(image, {"total_bytes_sec": 2097152}, live),
+               {"blkdeviotune.disk": image, "blkdeviotune.total_bytes_sec": 2097152})
+        # LIVE|CONFIG: one event, for the live part
+        expect(lambda: dom.pinVcpuFlags(0, cpu0, live | config), {"cputune.vcpupin0": "0"})
+
+        # Not announced: --config only, memtune, blkiotune, a failed call.
+        expect(lambda: dom.pinVcpuFlags(1, every_cpu, config), None)
+        expect(lambda: dom.pinEmulator(cpu0, config), None)
+        expect(lambda: dom.pinIOThread(1, every_cpu, config), None)
+        expect(lambda: dom.setSchedulerParametersFlags({"cpu_shares": 300}, config), None)
+        expect(lambda: dom.setBlockIoTune("vda", {"total_iops_sec": 10}, config), None)
+        expect(lambda: dom.setMemoryParameters({"hard_limit": 1048576}, live), None)
+        expect(lambda: dom.setBlkioParameters({"weight": 500}, live), None)
+        with self.assertRaises(libvirt.libvirtError):
+            dom.pinVcpuFlags(7, cpu0, live)
+        expect(lambda: None, None)
+        self.assertEqual(self.drain(others, settle=0.05), [])
+
+        # virsh event prints it (a change is repeated until virsh, once registered, sees
+        # one).
+        cmd = ["virsh", "-q", "-c", self.d.uri, "event", "--domain", name, "--event",
+               "tunable", "--timeout", "20"]
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) as watcher:
+            while watcher.poll() is None:
+                dom.pinVcpuFlags(1, cpu0, live)
+                time.sleep(0.1)
+            out, err = watcher.communicate()
+        self.assertEqual(watcher.returncode, 0, err)
+        self.assertEqual(out, f"event 'tunable' for domain '{name}':\n"
+                              "\tcputune.vcpupin1: 0\nevents received: 1\n")
 
 
 if __name__ == "__main__":

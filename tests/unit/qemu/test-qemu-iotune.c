@@ -224,6 +224,48 @@ test_disk_strings(void)
     g_assert_null(strstr(none, "iotune"));
 }
 
+/* The TUNABLE event of a live set: the disk as named by the caller, then what was given
+ * (even a 0), in the caller's order, with libvirt's names. */
+static void
+test_tunable(void)
+{
+    static const Param set[] = {
+        {"write_iops_sec", 20, NULL},
+        {"total_bytes_sec", 0, NULL},
+        {"group_name", 0, "grp"},
+        {"read_iops_sec_max_length", 7, NULL},
+        {"size_iops_sec", 4096, NULL},
+        {NULL, 0, NULL},
+    };
+    g_autoptr(GArray) params = params_of(set);
+    g_autoptr(GArray) ev = qemu_iotune_tunable("/var/lib/x.img", params);
+    g_assert_cmpuint(ev->len, ==, 6);
+    const DomainTypedParam *p = &g_array_index(ev, DomainTypedParam, 0);
+    g_assert_cmpstr(p->field, ==, "blkdeviotune.disk");
+    g_assert_cmpint(p->type, ==, VIR_TYPED_PARAM_STRING);
+    g_assert_cmpstr(p->value.s, ==, "/var/lib/x.img");
+    static const char *const names[] = {
+        "blkdeviotune.write_iops_sec", "blkdeviotune.total_bytes_sec",
+        "blkdeviotune.group_name", "blkdeviotune.read_iops_sec_max_length",
+        "blkdeviotune.size_iops_sec",
+    };
+    for (guint i = 1; i < ev->len; i++) {
+        p = &g_array_index(ev, DomainTypedParam, i);
+        g_assert_cmpstr(p->field, ==, names[i - 1]);
+        if (set[i - 1].s) {
+            g_assert_cmpint(p->type, ==, VIR_TYPED_PARAM_STRING);
+            g_assert_cmpstr(p->value.s, ==, set[i - 1].s);
+        } else {
+            g_assert_cmpint(p->type, ==, VIR_TYPED_PARAM_ULLONG);
+            g_assert_cmpuint(p->value.ul, ==, set[i - 1].value);
+        }
+    }
+
+    g_autoptr(GArray) empty = domain_params_new();
+    g_autoptr(GArray) only_disk = qemu_iotune_tunable("vda", empty);
+    g_assert_cmpuint(only_disk->len, ==, 1);
+}
+
 /* A get call's parameters: libvirt's order, every value an ullong, group_name a string
  * only for clients that take strings. */
 static void
@@ -408,6 +450,7 @@ main(int argc, char **argv)
     }
     g_test_add_func("/qemu/iotune/disk-strings", test_disk_strings);
     g_test_add_func("/qemu/iotune/params", test_params);
+    g_test_add_func("/qemu/iotune/tunable", test_tunable);
     g_test_add_func("/qemu/iotune/qmp-args", test_qmp_args);
     g_test_add_func("/qemu/iotune/find-qdev", test_find_qdev);
     g_test_add_func("/qemu/iotune/find-disk", test_find_disk);

@@ -168,6 +168,52 @@ test_sched_def(void)
     g_assert_cmpint(qemu_tune_sched_field("quota"), ==, -1);
 }
 
+static void
+test_sched_tunable(void)
+{
+    /* The caller's order and values; a period or quota of 0 (left as it is) is not
+     * announced, cpu_shares always is. */
+    g_autoptr(GArray) set = domain_params_new();
+    domain_params_add_llong(set, "emulator_quota", -1);
+    domain_params_add_ullong(set, "vcpu_period", 0);
+    domain_params_add_ullong(set, "cpu_shares", 512);
+    domain_params_add_llong(set, "vcpu_quota", 0);
+    domain_params_add_ullong(set, "global_period", 200000);
+    domain_params_add_llong(set, "iothread_quota", 5000);
+    domain_params_add_ullong(set, "iothread_period", 100000);
+    domain_params_add_llong(set, "global_quota", 30000);
+    domain_params_add_ullong(set, "emulator_period", 10000);
+    g_autoptr(GArray) ev = qemu_tune_sched_tunable(set);
+    static const struct {
+        const char *field;
+        int type;
+        gint64 value;
+    } want[] = {
+        {"cputune.emulator_quota", VIR_TYPED_PARAM_LLONG, -1},
+        {"cputune.cpu_shares", VIR_TYPED_PARAM_ULLONG, 512},
+        {"cputune.global_period", VIR_TYPED_PARAM_ULLONG, 200000},
+        {"cputune.iothread_quota", VIR_TYPED_PARAM_LLONG, 5000},
+        {"cputune.iothread_period", VIR_TYPED_PARAM_ULLONG, 100000},
+        {"cputune.global_quota", VIR_TYPED_PARAM_LLONG, 30000},
+        {"cputune.emulator_period", VIR_TYPED_PARAM_ULLONG, 10000},
+    };
+    g_assert_cmpuint(ev->len, ==, G_N_ELEMENTS(want));
+    for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
+        const DomainTypedParam *p = param_at(ev, i);
+        g_assert_cmpstr(p->field, ==, want[i].field);
+        g_assert_cmpint(p->type, ==, want[i].type);
+        g_assert_cmpint(p->type == VIR_TYPED_PARAM_LLONG ? p->value.l : (gint64)p->value.ul,
+                        ==, want[i].value);
+    }
+
+    /* only zeros: nothing to announce */
+    g_autoptr(GArray) zeros = domain_params_new();
+    domain_params_add_ullong(zeros, "vcpu_period", 0);
+    domain_params_add_llong(zeros, "vcpu_quota", 0);
+    g_autoptr(GArray) none = qemu_tune_sched_tunable(zeros);
+    g_assert_cmpuint(none->len, ==, 0);
+}
+
 /* ---- memtune ---- */
 
 static void
@@ -415,6 +461,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/qemu-tune/sched/check", test_sched_check);
     g_test_add_func("/qemu-tune/sched/def", test_sched_def);
+    g_test_add_func("/qemu-tune/sched/tunable", test_sched_tunable);
     g_test_add_func("/qemu-tune/mem/check", test_mem_check);
     g_test_add_func("/qemu-tune/mem/merge", test_mem_merge);
     g_test_add_func("/qemu-tune/mem/def", test_mem_def);
