@@ -1431,6 +1431,8 @@ qemu_driver_domain_set_vcpus_flags(VirtDriver *vdrv, const unsigned char *uuid,
     g_autoptr(DomainDef) def = domain_def_copy(qemu_domain_persistent_def(dom));
     if (!domain_def_set_vcpus(def, nvcpus, !!(flags & VIR_DOMAIN_VCPU_MAXIMUM), error))
         return FALSE;
+    qemu_hotplug_config_fit_vcpus(def, !!(flags & VIR_DOMAIN_VCPU_MAXIMUM),
+                                  !!(flags & VIR_DOMAIN_VCPU_HOTPLUGGABLE));
     return qemu_driver_commit_config(drv, dom, g_steal_pointer(&def), error);
 }
 

@@ -222,6 +222,167 @@ qemu_hotplug_def_sync_vcpus(DomainDef *def, GPtrArray *slots)
     }
 }
 
+/* ---- <vcpus> of a persistent definition ---- */
+
+typedef struct {
+    gboolean online;
+    gboolean hotpluggable;
+} VcpuConfig;
+
+/* Each vCPU of @def as its <vcpus> says, completed the way libvirt completes it: without
+ * <vcpus> the first <vcpu current> vCPUs are online, a vCPU without an entry is offline,
+ * an online one is not hotpluggable unless said so, an offline one is; vCPU 0 is online. */
+static GArray *
+config_vcpu_states(const DomainDef *def)
+{
+    unsigned int max = def->vcpus_max;
+    g_autofree XmlTree **entries = g_new0(XmlTree *, max);
+    for (guint i = 0; def->vcpus_elem && i < def->vcpus_elem->children.len; i++) {
+        XmlTree *entry = ptr_vec_index(&def->vcpus_elem->children, i);
+        const char *id = xml_tree_get_attr(entry, "id");
+        guint64 n = 0;
+        if (g_strcmp0(entry->name, "vcpu") == 0 && id &&
+            g_ascii_string_to_unsigned(id, 10, 0, max - 1, &n, NULL))
+            entries[n] = entry;
+    }
+    GArray *states = g_array_new(FALSE, TRUE, sizeof(VcpuConfig));
+    g_array_set_size(states, max);
+    for (guint i = 0; i < max; i++) {
+        VcpuConfig *state = &g_array_index(states, VcpuConfig, i);
+        if (def->vcpus_elem)
+            state->online = entries[i] &&
+                            g_strcmp0(xml_tree_get_attr(entries[i], "enabled"), "yes") == 0;
+        else
+            state->online = i < def->vcpus_current;
+        state->online = state->online || i == 0;
+        const char *hotpluggable = entries[i] ? xml_tree_get_attr(entries[i], "hotpluggable")
+                                              : NULL;
+        state->hotpluggable = hotpluggable ? g_strcmp0(hotpluggable, "yes") == 0
+                                           : !state->online;
+    }
+    return states;
+}
+
+/* Replace @def's <vcpus> by one entry per vCPU of @states and make <vcpu current> the
+ * number online. order= is dropped, as libvirt does: it may no longer hold. */
+static void
+config_set_vcpu_states(DomainDef *def, GArray *states)
+{
+    XmlTree *vcpus = xml_tree_new("vcpus");
+    unsigned int online = 0;
+    for (guint i = 0; i < states->len; i++) {
+        const VcpuConfig *state = &g_array_index(states, VcpuConfig, i);
+        XmlTree *entry = xml_tree_new("vcpu");
+        g_autofree char *id = g_strdup_printf("%u", i);
+        xml_tree_add_attr(entry, "id", id);
+        xml_tree_add_attr(entry, "enabled", state->online ? "yes" : "no");
+        xml_tree_add_attr(entry, "hotpluggable", state->hotpluggable ? "yes" : "no");
+        ptr_vec_add(&vcpus->children, entry);
+        online += state->online;
+    }
+    xml_tree_free(def->vcpus_elem);
+    def->vcpus_elem = vcpus;
+    def->vcpus_current = online;
+}
+
+/* The vCPUs a virDomainSetVcpu @cpumap names, in increasing order (a GArray of guint). */
+static GArray *
+parse_vcpu_list(const char *cpumap, GError **error)
+{
+    int maplen = 65536 / 8;
+    g_autofree guint8 *map = g_malloc0(maplen);
+    if (!qemu_stats_parse_cpuset(cpumap, map, maplen, maplen * 8, error))
+        return NULL;
+    GArray *ids = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint i = 0; i < (guint)maplen * 8; i++) {
+        if (map[i / 8] & (1u << (i % 8)))
+            g_array_append_val(ids, i);
+    }
+    return ids;
+}
+
+gboolean
+qemu_hotplug_config_set_vcpu(DomainDef *def, const char *dom_name, const char *cpumap,
+                             gboolean enable, GError **error)
+{
+    g_autoptr(GArray) ids = parse_vcpu_list(cpumap, error);
+    if (!ids)
+        return FALSE;
+    if (ids->len == 0)
+        return TRUE;
+    unsigned int max = def->vcpus_max;
+    guint first = g_array_index(ids, guint, 0), last = g_array_index(ids, guint, ids->len - 1);
+    if (last >= max) {
+        virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_INVALID_ARG,
+                       _("domain '%s' has no vCPU %u in its persistent configuration: its "
+                         "maximum is %u"),
+                       dom_name, last, max);
+        return FALSE;
+    }
+    if (first == 0) {
+        virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_INVALID_ARG,
+                       _("vCPU 0 of domain '%s' cannot be modified: it is always enabled"),
+                       dom_name);
+        return FALSE;
+    }
+    g_autoptr(GArray) states = config_vcpu_states(def);
+    g_autofree gboolean *named = g_new0(gboolean, max);
+    for (guint k = 0; k < ids->len; k++)
+        named[g_array_index(ids, guint, k)] = TRUE;
+    /* QEMU boots the vCPUs that cannot be unplugged first: none may follow a changed one. */
+    for (guint i = first + 1; i < max; i++) {
+        const VcpuConfig *state = &g_array_index(states, VcpuConfig, i);
+        if (!named[i] && state->online && !state->hotpluggable) {
+            virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_INVALID_ARG,
+                           _("vCPU %u of domain '%s' cannot be modified: it is followed by "
+                             "vCPU %u, which is enabled and not hotpluggable"),
+                           first, dom_name, i);
+            return FALSE;
+        }
+    }
+    for (guint k = 0; k < ids->len; k++) {
+        VcpuConfig *state = &g_array_index(states, VcpuConfig, g_array_index(ids, guint, k));
+        state->online = enable;
+        state->hotpluggable = TRUE;
+    }
+    config_set_vcpu_states(def, states);
+    return TRUE;
+}
+
+void
+qemu_hotplug_config_fit_vcpus(DomainDef *def, gboolean maximum, gboolean hotpluggable)
+{
+    if (!def->vcpus_elem)
+        return;
+    g_autoptr(GArray) states = config_vcpu_states(def);
+    if (!maximum) {
+        unsigned int online = 0;
+        for (guint i = 0; i < states->len; i++)
+            online += g_array_index(states, VcpuConfig, i).online;
+        /* The lowest offline vCPUs come, the highest online ones go. A vCPU after an
+         * online hotpluggable one must be hotpluggable too (QEMU boots the others first). */
+        gboolean after_hotpluggable = FALSE;
+        for (guint i = 0; i < states->len && online < def->vcpus_current; i++) {
+            VcpuConfig *state = &g_array_index(states, VcpuConfig, i);
+            if (!state->online) {
+                state->online = TRUE;
+                state->hotpluggable = hotpluggable || after_hotpluggable;
+                online++;
+            }
+            after_hotpluggable = after_hotpluggable || state->hotpluggable;
+        }
+        for (guint i = states->len; i-- > 1 && online > def->vcpus_current;) {
+            VcpuConfig *state = &g_array_index(states, VcpuConfig, i);
+            if (state->online) {
+                state->online = FALSE;
+                state->hotpluggable = TRUE;
+                online--;
+            }
+        }
+    }
+    config_set_vcpu_states(def, states);
+}
+
 /* ---------------------------------------------------------------------------------- */
 /* Talking to the running domain                                                       */
 
@@ -282,10 +443,11 @@ query_slots(QemuDriver *drv, QemuDomain *dom, GError **error)
         if (!path && qemu_cgroup_vcpu_tid(dom, i))
             qemu_cgroup_remove_vcpu(dom, i);
     }
-    if (!pending) /* done, or never asked: the sync below accounts for it, its event not */
+    gboolean forgotten = !pending && dom->unplug_path;
+    if (forgotten) /* done: the sync below accounts for it, its event not */
         g_clear_pointer(&dom->unplug_path, g_free);
     qemu_hotplug_def_sync_vcpus(dom->def, slots);
-    if (dom->def->vcpus_current != before)
+    if (dom->def->vcpus_current != before || forgotten)
         qemu_run_save_status(drv, dom);
     return slots;
 }
@@ -349,6 +511,14 @@ vcpu_gone(QemuDriver *drv, QemuDomain *dom, unsigned int vcpu)
     qemu_run_save_status(drv, dom);
 }
 
+/* The removal that timed out (dom->unplug_path) happened after all. */
+static void
+late_unplug_done(QemuDriver *drv, QemuDomain *dom)
+{
+    g_clear_pointer(&dom->unplug_path, g_free); /* first: vcpu_gone saves the status */
+    vcpu_gone(drv, dom, dom->unplug_vcpu);
+}
+
 void
 qemu_hotplug_device_deleted(QemuDriver *drv, QemuDomain *dom, const char *path)
 {
@@ -360,8 +530,24 @@ qemu_hotplug_device_deleted(QemuDriver *drv, QemuDomain *dom, const char *path)
         return;
     }
     /* The guest released it after the call that asked gave up waiting. */
-    vcpu_gone(drv, dom, dom->unplug_vcpu);
-    g_clear_pointer(&dom->unplug_path, g_free);
+    late_unplug_done(drv, dom);
+}
+
+void
+qemu_hotplug_reattached(QemuDriver *drv, QemuDomain *dom, GArray *vcpu_threads)
+{
+    if (!dom->unplug_path || !vcpu_threads)
+        return;
+    gboolean named = FALSE; /* QEMU names vCPU threads: an absent vCPU is really gone */
+    for (guint i = 0; i < vcpu_threads->len; i++) {
+        unsigned int index = g_array_index(vcpu_threads, QemuVcpuThread, i).index;
+        if (index == dom->unplug_vcpu)
+            return; /* still there: its DEVICE_DELETED is to come */
+        named = named || index == 0;
+    }
+    /* Released while no daemon watched: its event is lost. */
+    if (named)
+        late_unplug_done(drv, dom);
 }
 
 void
@@ -386,8 +572,11 @@ unplug_vcpu(QemuDriver *drv, QemuDomain *dom, const QemuVcpuSlot *slot, GError *
     json_object_object_add(args, "id", json_object_new_string(slot->qom_path));
     gboolean ok = dom_qmp_void(dom, "device_del", args, VCPUS_WHAT, error);
     json_object_put(args);
-    if (ok)
+    if (ok) {
         dom->vcpu_unplugged = TRUE;
+        /* A daemon restarted before the guest releases it must still complete it. */
+        qemu_run_save_status(drv, dom);
+    }
 
     gint64 deadline = g_get_monotonic_time() + VCPU_UNPLUG_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
     while (ok && !dom->unplug_done && dom->proc == proc &&
@@ -445,6 +634,7 @@ set_vcpus_locked(QemuDriver *drv, QemuDomain *dom, unsigned int nvcpus, unsigned
         config = domain_def_copy(qemu_domain_persistent_def(dom));
         if (!domain_def_set_vcpus(config, nvcpus, FALSE, error))
             return FALSE;
+        qemu_hotplug_config_fit_vcpus(config, FALSE, !!(flags & VIR_DOMAIN_VCPU_HOTPLUGGABLE));
     }
     g_autoptr(GPtrArray) slots = query_slots(drv, dom, error);
     if (!slots)
@@ -473,14 +663,11 @@ static GArray *
 setvcpu_targets(QemuDomain *dom, const char *cpumap, gboolean enable, GError **error)
 {
     unsigned int max = dom->def->vcpus_max;
-    int maplen = 65536 / 8;
-    g_autofree guint8 *map = g_malloc0(maplen);
-    if (!qemu_stats_parse_cpuset(cpumap, map, maplen, maplen * 8, error))
+    g_autoptr(GArray) targets = parse_vcpu_list(cpumap, error);
+    if (!targets)
         return NULL;
-    g_autoptr(GArray) targets = g_array_new(FALSE, FALSE, sizeof(guint));
-    for (guint i = 0; i < (guint)maplen * 8; i++) {
-        if (!(map[i / 8] & (1u << (i % 8))))
-            continue;
+    for (guint k = 0; k < targets->len; k++) {
+        guint i = g_array_index(targets, guint, k);
         if (i >= max) {
             virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_INVALID_ARG,
                            _("domain '%s' has no vCPU %u: its maximum is %u"),
@@ -493,31 +680,46 @@ setvcpu_targets(QemuDomain *dom, const char *cpumap, gboolean enable, GError **e
                            qemu_domain_name(dom));
             return NULL;
         }
-        g_array_append_val(targets, i);
     }
     return g_steal_pointer(&targets);
 }
 
+/* virDomainSetVcpu with @flags resolved: both changes are checked before either is made,
+ * then the live one is made, then the persistent one. */
 static gboolean
 set_vcpu_locked(QemuDriver *drv, QemuDomain *dom, const char *cpumap, gboolean enable,
-                GError **error)
+                unsigned int flags, GError **error)
 {
-    if (!qemu_domain_check_active(dom, error))
-        return FALSE;
-    g_autoptr(GArray) targets = setvcpu_targets(dom, cpumap, enable, error);
-    if (!targets)
-        return FALSE;
-    g_autoptr(GPtrArray) slots = query_slots(drv, dom, error);
-    if (!slots)
-        return FALSE;
-    /* vCPUs already in the state asked for are left alone. Unplug from the highest. */
-    g_autoptr(GArray) plan = g_array_new(FALSE, FALSE, sizeof(guint));
-    for (guint k = 0; k < targets->len; k++) {
-        guint i = g_array_index(targets, guint, enable ? k : targets->len - 1 - k);
-        if (i < slots->len && (slot_at(slots, i)->qom_path != NULL) != enable)
-            g_array_append_val(plan, i);
+    g_autoptr(GArray) targets = NULL;
+    if (flags & VIR_DOMAIN_AFFECT_LIVE) {
+        if (!qemu_domain_check_active(dom, error))
+            return FALSE;
+        targets = setvcpu_targets(dom, cpumap, enable, error);
+        if (!targets)
+            return FALSE;
     }
-    return apply_plan(drv, dom, slots, plan, enable, error);
+    g_autoptr(DomainDef) config = NULL;
+    if (flags & VIR_DOMAIN_AFFECT_CONFIG) {
+        config = domain_def_copy(qemu_domain_persistent_def(dom));
+        if (!qemu_hotplug_config_set_vcpu(config, qemu_domain_name(dom), cpumap, enable,
+                                          error))
+            return FALSE;
+    }
+    if (targets) {
+        g_autoptr(GPtrArray) slots = query_slots(drv, dom, error);
+        if (!slots)
+            return FALSE;
+        /* vCPUs already in the state asked for are left alone. Unplug from the highest. */
+        g_autoptr(GArray) plan = g_array_new(FALSE, FALSE, sizeof(guint));
+        for (guint k = 0; k < targets->len; k++) {
+            guint i = g_array_index(targets, guint, enable ? k : targets->len - 1 - k);
+            if (i < slots->len && (slot_at(slots, i)->qom_path != NULL) != enable)
+                g_array_append_val(plan, i);
+        }
+        if (!apply_plan(drv, dom, slots, plan, enable, error))
+            return FALSE;
+    }
+    return !config || qemu_driver_commit_config(drv, dom, g_steal_pointer(&config), error);
 }
 
 static gboolean
@@ -531,16 +733,8 @@ qemu_hotplug_domain_set_vcpu(VirtDriver *vdrv, const unsigned char *uuid, const 
     g_autoptr(QemuDomainLocked) dom = qemu_driver_acquire(drv, uuid, error);
     if (!dom || !qemu_job_begin(dom, VCPUS_JOB, error))
         return FALSE;
-    gboolean ok = qemu_domain_resolve_impact(dom, &flags, error);
-    if (ok && (flags & VIR_DOMAIN_AFFECT_CONFIG)) {
-        /* Booting with a chosen set of vCPUs needs them plugged at start (-device), which
-         * the command line does not do: the persistent definition knows only a count. */
-        virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_OPERATION_UNSUPPORTED,
-                       _("single vCPUs cannot be enabled or disabled in the persistent "
-                         "configuration: use setvcpus --config to change their number"));
-        ok = FALSE;
-    }
-    ok = ok && set_vcpu_locked(drv, dom, cpumap, state != 0, error);
+    gboolean ok = qemu_domain_resolve_impact(dom, &flags, error) &&
+                  set_vcpu_locked(drv, dom, cpumap, state != 0, flags, error);
     qemu_job_end(dom);
     return ok;
 }
@@ -690,9 +884,25 @@ qemu_hotplug_domain_set_memory_stats_period(VirtDriver *vdrv, const unsigned cha
 
 /* ---- start-up ---- */
 
-gboolean
-qemu_hotplug_start(QemuProcess *proc, const DomainDef *live, GError **error)
+/* -smp boots the first <vcpu current> vCPUs, whichever <vcpus> enables: the live
+ * definition says which QEMU has (best effort: a failure only leaves it as it was). */
+static void
+start_sync_vcpus(QemuProcess *proc, DomainDef *live)
 {
+    if (!live->vcpus_elem)
+        return;
+    json_object *reply = qemu_process_qmp(proc, "query-hotpluggable-cpus", NULL,
+                                          QMP_TIMEOUT_MS, NULL);
+    g_autoptr(GPtrArray) slots = reply ? qemu_hotplug_parse_slots(reply, NULL) : NULL;
+    json_object_put(reply);
+    if (slots)
+        qemu_hotplug_def_sync_vcpus(live, slots);
+}
+
+gboolean
+qemu_hotplug_start(QemuProcess *proc, DomainDef *live, GError **error)
+{
+    start_sync_vcpus(proc, live);
     const DomainMemballoonDef *mb = live->devices.memballoon;
     if (!mb || g_strcmp0(mb->model, "none") == 0)
         return TRUE;

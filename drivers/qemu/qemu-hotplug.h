@@ -1,5 +1,6 @@
 /* Live vCPU hot-add/hot-remove and the memory balloon (virsh setvcpus/setvcpu --live,
- * setmem --live, dommemstat --period).
+ * setmem --live, dommemstat --period), and the <vcpus> of persistent definitions
+ * (setvcpu --config).
  *
  * vCPUs: QEMU lists the CPU slots of the machine's topology with query-hotpluggable-cpus;
  * a plugged slot carries the QOM path of its CPU. vCPU N is the N-th slot in topology
@@ -62,6 +63,24 @@ void qemu_hotplug_def_set_vcpu(DomainDef *def, unsigned int vcpu, gboolean onlin
  * is the truth: a guest may release a vCPU after we stopped waiting for it). */
 void qemu_hotplug_def_sync_vcpus(DomainDef *def, GPtrArray *slots);
 
+/* virDomainSetVcpu on @def, a persistent definition of domain @dom_name: the vCPUs of
+ * CPU list @cpumap are enabled (@enable) or disabled in its <vcpus>, which is made whole
+ * (one <vcpu id= enabled= hotpluggable=> per vCPU, filled from <vcpu current> when
+ * absent; order= dropped), the changed vCPUs become hotpluggable, and <vcpu current>
+ * the number enabled. Errors (VIR_ERR_INVALID_ARG): a vCPU at or above the maximum (the
+ * highest named), vCPU 0, a vCPU followed by one left enabled and not hotpluggable (QEMU
+ * boots those first); a malformed list as qemu_stats_parse_cpuset says. */
+gboolean qemu_hotplug_config_set_vcpu(DomainDef *def, const char *dom_name, const char *cpumap,
+                                      gboolean enable, GError **error);
+
+/* After domain_def_set_vcpus on @def (a persistent definition) with @maximum as given
+ * there: a <vcpus> it has is made to agree, as libvirt does. A new count enables the
+ * lowest disabled vCPUs (hotpluggable when @hotpluggable, VIR_DOMAIN_VCPU_HOTPLUGGABLE,
+ * or when an enabled hotpluggable vCPU comes before them) or disables the highest enabled
+ * ones; a new maximum drops or adds (disabled) entries and <vcpu current> becomes the
+ * number enabled. */
+void qemu_hotplug_config_fit_vcpus(DomainDef *def, gboolean maximum, gboolean hotpluggable);
+
 /* ---- the driver's side (qemu-driver.c, qemu-run.c) ---- */
 
 /* virDomainSetVcpusFlags with VIR_DOMAIN_AFFECT_LIVE in @flags (resolved; CONFIG may be
@@ -81,12 +100,18 @@ gboolean qemu_hotplug_set_memory(QemuDriver *drv, QemuDomain *dom, guint64 kib,
  * ends the vCPU removal a call waits for, or one that timed out earlier. */
 void qemu_hotplug_device_deleted(QemuDriver *drv, QemuDomain *dom, const char *path);
 
+/* @dom (locked) runs again under a restarted daemon, dom->unplug_path restored from its
+ * status file; @vcpu_threads are QEMU's vCPUs now (query-cpus-fast, NULL when unknown).
+ * A removal the guest completed while no daemon watched is recorded. */
+void qemu_hotplug_reattached(QemuDriver *drv, QemuDomain *dom, GArray *vcpu_threads);
+
 /* @dom (locked) stopped: forget its vCPU removals. */
 void qemu_hotplug_stopped(QemuDomain *dom);
 
 /* Before the guest runs: give @proc's balloon the target and statistics period of @live
- * (<currentMemory>, <memballoon><stats period>). */
-gboolean qemu_hotplug_start(QemuProcess *proc, const DomainDef *live, GError **error);
+ * (<currentMemory>, <memballoon><stats period>), and make the <vcpus> of @live say which
+ * vCPUs QEMU booted. */
+gboolean qemu_hotplug_start(QemuProcess *proc, DomainDef *live, GError **error);
 
 /* domain_set_vcpu, domain_set_memory_stats_period. */
 void qemu_hotplug_fill_vtable(VirtDriver *vt);

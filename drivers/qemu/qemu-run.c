@@ -109,6 +109,8 @@ qemu_run_save_status(QemuDriver *drv, QemuDomain *dom)
         .def = dom->def,
         .vcpu_unplugged = dom->vcpu_unplugged,
         .updated = dom->updated,
+        .unplug_path = dom->unplug_path, /* borrowed */
+        .unplug_vcpu = dom->unplug_vcpu,
     };
     g_autofree char *xml = qemu_status_format(&st);
     g_autofree char *path = status_path(drv, qemu_domain_name(dom));
@@ -1012,13 +1014,17 @@ reattach_one(QemuDriver *drv, const char *file, GPtrArray *events)
         dom->reason = st.reason;
         dom->vcpu_unplugged = st.vcpu_unplugged;
         dom->updated = st.updated;
+        dom->unplug_path = g_steal_pointer(&st.unplug_path); /* its event may still come */
+        dom->unplug_vcpu = st.unplug_vcpu;
         /* Resync the run state with what QEMU says now. */
         g_mutex_unlock(&dom->lock);
         json_object *status = qemu_process_qmp(proc, "query-status", NULL, QMP_TIMEOUT_MS, NULL);
         g_autoptr(GArray) vcpus = query_vcpu_threads(proc);
         g_mutex_lock(&dom->lock);
-        if (dom->proc == proc)
+        if (dom->proc == proc) {
             qemu_cgroup_reattach(drv, dom, vcpus);
+            qemu_hotplug_reattached(drv, dom, vcpus);
+        }
         json_object *running = NULL;
         if (status && json_object_object_get_ex(status, "running", &running) &&
             dom->proc == proc) {

@@ -23,8 +23,16 @@ qemu_status_format(const QemuStatus *status)
                            state_names[status->state], status->reason, (int)status->pid,
                            status->id);
     g_string_append_printf(out, "  <monitor path='%s'/>\n", attr);
-    if (status->vcpu_unplugged)
+    if (status->unplug_path) {
+        g_autofree char *unplug = g_markup_printf_escaped("%s", status->unplug_path);
+        g_string_append(out, status->vcpu_unplugged ? "  <vcpus unplugged='yes'>\n"
+                                                    : "  <vcpus>\n");
+        g_string_append_printf(out, "    <unplug vcpu='%u' path='%s'/>\n", status->unplug_vcpu,
+                               unplug);
+        g_string_append(out, "  </vcpus>\n");
+    } else if (status->vcpu_unplugged) {
         g_string_append(out, "  <vcpus unplugged='yes'/>\n");
+    }
     if (status->updated)
         g_string_append(out, "  <config updated='yes'/>\n");
     g_auto(GStrv) lines = g_strsplit(domain, "\n", -1);
@@ -49,6 +57,25 @@ parse_int_attr(xmlNode *node, const char *name, int *ret, GError **error)
     }
     *ret = (int)v;
     return TRUE;
+}
+
+/* The pending vCPU removal under <vcpus>, when whole. */
+static void
+parse_unplug(xmlNode *vcpus, QemuStatus *ret)
+{
+    for (xmlNode *n = vcpus->children; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "unplug") != 0)
+            continue;
+        g_autofree char *vcpu = (char *)xmlGetProp(n, (const xmlChar *)"vcpu");
+        g_autofree char *path = (char *)xmlGetProp(n, (const xmlChar *)"path");
+        guint64 index = 0;
+        if (!path || !*path || !vcpu ||
+            !g_ascii_string_to_unsigned(vcpu, 10, 0, G_MAXUINT, &index, NULL))
+            continue;
+        g_free(ret->unplug_path);
+        ret->unplug_path = g_strdup(path);
+        ret->unplug_vcpu = (unsigned int)index;
+    }
 }
 
 gboolean
@@ -97,6 +124,7 @@ qemu_status_parse(const char *xml, QemuStatus *ret, GError **error)
             xmlChar *unplugged = xmlGetProp(n, (const xmlChar *)"unplugged");
             ret->vcpu_unplugged = g_strcmp0((const char *)unplugged, "yes") == 0;
             xmlFree(unplugged);
+            parse_unplug(n, ret);
         } else if (strcmp((const char *)n->name, "domain") == 0 && !ret->def) {
             xmlBuffer *buf = xmlBufferCreate();
             xmlNodeDump(buf, doc, n, 0, 0);
@@ -123,5 +151,6 @@ void
 qemu_status_clear(QemuStatus *status)
 {
     g_clear_pointer(&status->monitor_path, g_free);
+    g_clear_pointer(&status->unplug_path, g_free);
     g_clear_pointer(&status->def, domain_def_free);
 }

@@ -5,10 +5,16 @@ and the test guest: setvcpus/setvcpu --live, setmem --live, dommemstat --period.
 What is checked is what really happened: QEMU's own view (query-cpus-fast, query-balloon
 through qemu-monitor-command), the guest's (/sys/devices/system/cpu/online over its
 serial shell), the host's (the vCPU thread in vcpuN/ of the domain's cgroup) and the live
-and persistent XML. Every message virtd words itself is pinned here."""
+and persistent XML. Every message virtd words itself is pinned here.
+
+setvcpu --config: the persistent <vcpus> outcomes were compared with libvirtd 9.0's on
+the same calls; its messages say the same as virtd's ("vCPU '0' can't be modified", "vcpu
+4 is not present in persistent config", "vcpu '1' can't be modified as it is followed by
+non-hotpluggable online vcpus")."""
 import json
 import os
 import re
+import socket
 import struct
 import subprocess
 import time
@@ -29,6 +35,52 @@ def hotplug_xml(name, balloon="<memballoon model='virtio'><stats period='3'/></m
             f"<kernel>{g['KERNEL']}</kernel><initrd>{g['INITRD']}</initrd>"
             f"<cmdline>{g['CMDLINE']}</cmdline></os><features><acpi/></features>"
             f"<devices><serial type='pty'/><console type='pty'/>{balloon}</devices></domain>")
+
+
+class RawQmp:
+    """QEMU's monitor socket, spoken to directly while no daemon holds it."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self.buf = b""
+        self.reply()  # the greeting
+        self.command("qmp_capabilities")
+
+    def reply(self):
+        while True:
+            while b"\n" not in self.buf:
+                data = self.sock.recv(65536)
+                if not data:
+                    raise ConnectionError("QEMU closed its monitor")
+                self.buf += data
+            line, self.buf = self.buf.split(b"\n", 1)
+            msg = json.loads(line)
+            if "event" not in msg:
+                return msg
+
+    def command(self, name):
+        self.sock.sendall(json.dumps({"execute": name}).encode() + b"\n")
+        msg = self.reply()
+        if "return" not in msg:
+            raise RuntimeError(f"{name}: {msg}")
+        return msg["return"]
+
+    def close(self):
+        self.sock.close()
+
+
+def monitor_path(daemon, name):
+    with open(virtd.status_file(daemon, name)) as f:
+        return re.search(r"<monitor path='([^']+)'/>", f.read()).group(1)
+
+
+def pending_unplug(daemon, name):
+    """The <unplug vcpu= path=> of the status file, as (vcpu, path), or None."""
+    with open(virtd.status_file(daemon, name)) as f:
+        m = re.search(r"<unplug vcpu='(\d+)' path='([^']+)'/>", f.read())
+    return (int(m.group(1)), m.group(2)) if m else None
 
 
 def usable_cgroups():
@@ -117,10 +169,6 @@ class HotplugTest(virtd.DaemonTestCase):
         self.fails("setvcpus", "hp0", "2", "--live", message=not_running)
         self.fails("setvcpu", "hp0", "1", "--enable", "--live", message=not_running)
         self.fails("setmem", "hp0", "100M", "--live", message=not_running)
-        self.fails("setvcpu", "hp0", "1", "--enable", "--config",
-                   message="Operation not supported: single vCPUs cannot be enabled or "
-                           "disabled in the persistent configuration: use setvcpus --config "
-                           "to change their number")
         no_balloon = ("Requested operation is not valid: domain 'hp0' has no memory balloon "
                       "(<memballoon model='none'>)")
         self.fails("dommemstat", "hp0", "--period", "5", "--config", message=no_balloon)
@@ -153,6 +201,65 @@ class HotplugTest(virtd.DaemonTestCase):
                            "unplug request for not supported device type: qemu64-x86_64-cpu")
         self.assertEqual(self.live_vcpus("hp0"), 2)
         self.d.virsh("destroy", "hp0")
+
+    def vcpus_elem(self, name, *flags):
+        """The <vcpu> and <vcpus> lines of the XML, as dumpxml shows them."""
+        m = re.search(r"  <vcpu [^\n]*</vcpu>\n(  <vcpus>\n.*?  </vcpus>\n)?",
+                      self.xml(name, *flags), re.S)
+        return m.group(0)
+
+    def test_setvcpu_config_shut_off(self):
+        """setvcpu --config (and without flags) on a shut-off domain edits <vcpus> of its
+        definition as libvirtd 9.0 does, and the next start boots that many vCPUs."""
+        self.define("hp3", balloon="<memballoon model='none'/>")
+        self.d.virsh("setvcpus", "hp3", "3", "--config")  # vCPUs 0-2 boot: not hotpluggable
+        self.fails("setvcpu", "hp3", "0", "--disable", "--config",
+                   message="invalid argument: vCPU 0 of domain 'hp3' cannot be modified: it is "
+                           "always enabled")
+        self.fails("setvcpu", "hp3", "0", "--enable", message="vCPU 0 of domain 'hp3' cannot")
+        self.fails("setvcpu", "hp3", "1,4-5", "--enable", "--config",
+                   message="invalid argument: domain 'hp3' has no vCPU 5 in its persistent "
+                           "configuration: its maximum is 4")
+        self.fails("setvcpu", "hp3", "1", "--disable", "--config",
+                   message="invalid argument: vCPU 1 of domain 'hp3' cannot be modified: it is "
+                           "followed by vCPU 2, which is enabled and not hotpluggable")
+        self.assertEqual(self.vcpus_elem("hp3", "--inactive"),
+                         "  <vcpu placement='static' current='3'>4</vcpu>\n")
+
+        self.d.virsh("setvcpu", "hp3", "1-2", "--disable", "--config")
+        self.d.virsh("setvcpu", "hp3", "3", "--enable")  # shut off: the config
+        want = ("  <vcpu placement='static' current='2'>4</vcpu>\n"
+                "  <vcpus>\n"
+                "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                "    <vcpu id='1' enabled='no' hotpluggable='yes'/>\n"
+                "    <vcpu id='2' enabled='no' hotpluggable='yes'/>\n"
+                "    <vcpu id='3' enabled='yes' hotpluggable='yes'/>\n"
+                "  </vcpus>\n")
+        self.assertEqual(self.vcpus_elem("hp3", "--inactive"), want)
+        self.assertEqual(self.d.virsh("vcpucount", "hp3", "--config", "--current").stdout.strip(),
+                         "2")
+        # On disk: a restarted daemon reads it back.
+        self.d.stop()
+        self.d.start()
+        self.assertEqual(self.vcpus_elem("hp3", "--inactive"), want)
+        # setvcpus --config keeps <vcpus> in step: the lowest disabled vCPU comes.
+        self.d.virsh("setvcpus", "hp3", "3", "--config")
+        self.assertIn("<vcpu id='1' enabled='yes' hotpluggable='no'/>",
+                      self.vcpus_elem("hp3", "--inactive"))
+        self.assertIn("current='3'", self.vcpus_elem("hp3", "--inactive"))
+
+        # QEMU boots the first <vcpu current> vCPUs: the live <vcpus> says which it has.
+        self.d.virsh("start", "hp3", "--paused")
+        self.assertEqual(sorted(self.vcpu_threads("hp3")), [0, 1, 2])
+        self.assertEqual(self.vcpus_elem("hp3"),
+                         "  <vcpu placement='static' current='3'>4</vcpu>\n"
+                         "  <vcpus>\n"
+                         "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                         "    <vcpu id='1' enabled='yes' hotpluggable='no'/>\n"
+                         "    <vcpu id='2' enabled='yes' hotpluggable='yes'/>\n"
+                         "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+                         "  </vcpus>\n")
+        self.d.virsh("destroy", "hp3")
 
     def test_vcpus_and_balloon(self):
         self.define("hp1")
@@ -231,9 +338,13 @@ class HotplugTest(virtd.DaemonTestCase):
         self.assertIn("<stats period='5'/>", self.xml("hp1"))
         self.assertIn("<stats period='7'/>", self.xml("hp1", "--inactive"))
 
-        # Hot-remove: the guest ejects on the ACPI request.
-        self.d.virsh("setvcpu", "hp1", "3", "--disable", "--live")
+        # Hot-remove: the guest ejects on the ACPI request; the config follows when asked.
+        self.d.virsh("setvcpu", "hp1", "3", "--disable", "--live", "--config")
         self.assertEqual(self.live_vcpus("hp1"), 3)
+        self.assertIn("<vcpu id='3' enabled='no' hotpluggable='yes'/>",
+                      self.xml("hp1", "--inactive"))
+        self.assertIn("<vcpu placement='static' current='2'>4</vcpu>",
+                      self.xml("hp1", "--inactive"))
         self.assertEqual(sorted(self.vcpu_threads("hp1")), [0, 1, 2])
         self.assertEqual(self.guest_online(pty), "0-2")
         if cgroups:
@@ -284,6 +395,94 @@ class HotplugTest(virtd.DaemonTestCase):
         self.assertNotEqual(waiting.returncode, 0)
         self.assertIn("operation failed: domain 'hp1' stopped while its vCPUs were being "
                       "changed", err)
+
+    def test_late_unplug_across_restart(self):
+        """A removal the guest completes after the call gave up waiting is recorded even
+        when the daemon restarted in between: from DEVICE_DELETED after the restart, or
+        from QEMU's vCPU list when the guest released it while no daemon ran."""
+        self.define("hp2", balloon="<memballoon model='none'/>")
+        self.d.virsh("start", "hp2")
+        dom_id = self.d.virsh("domid", "hp2").stdout.strip()
+        cgroups = usable_cgroups()
+        pty = virtd.PtyReader(virtd.serial_pty(self.d, "hp2"))
+        self.addCleanup(pty.close)
+        self.assertIsNotNone(pty.expect(virtd.guest()["READY"], 60), pty.text[-500:])
+        libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+        def updated():
+            conn = libvirt.open(self.d.uri)
+            try:
+                return conn.lookupByName("hp2").isUpdated()
+            finally:
+                conn.close()
+
+        # Live and persistent at once; the persistent change alone marks it updated.
+        self.assertFalse(updated())
+        self.d.virsh("setvcpu", "hp2", "1-2", "--enable", "--live", "--config")
+        self.assertEqual(self.live_vcpus("hp2"), 3)
+        self.assertEqual(self.guest_online(pty, 1), "0-1")
+        self.assertEqual(self.guest_online(pty, 2), "0-2")
+        self.assertIn("<vcpu placement='static' current='3'>4</vcpu>", self.xml("hp2"))
+        inactive = self.xml("hp2", "--inactive")
+        self.assertIn("<vcpu placement='static' current='3'>4</vcpu>", inactive)
+        self.assertIn("<vcpu id='2' enabled='yes' hotpluggable='yes'/>", inactive)
+        self.assertTrue(updated())
+        self.fails("setvcpu", "hp2", "0", "--enable", "--live", "--config",
+                   message="invalid argument: vCPU 0 of domain 'hp2' cannot be modified: it is "
+                           "always enabled")
+        self.d.virsh("setvcpu", "hp2", "3", "--enable", "--config")  # running: config only
+        self.assertEqual(self.live_vcpus("hp2"), 3)
+        self.assertIn("<vcpu id='3' enabled='yes' hotpluggable='yes'/>",
+                      self.xml("hp2", "--inactive"))
+        threads = self.vcpu_threads("hp2")
+
+        # 1. The guest (paused) releases vCPU 2 only after the daemon restarted.
+        self.d.virsh("suspend", "hp2")
+        self.fails("setvcpu", "hp2", "2", "--disable", "--live",
+                   message="Timed out during operation: the guest of domain 'hp2' did not "
+                           f"release vCPU 2 within {UNPLUG_TIMEOUT_S} s",
+                   timeout=UNPLUG_TIMEOUT_S + 20)
+        self.assertEqual(pending_unplug(self.d, "hp2"), (2, "/machine/peripheral/vcpu2"))
+        self.d.kill9()
+        self.d.start()
+        self.assertEqual(self.live_vcpus("hp2"), 3)  # still there
+        self.assertEqual(pending_unplug(self.d, "hp2"), (2, "/machine/peripheral/vcpu2"))
+        self.d.virsh("resume", "hp2")
+        self.assertTrue(virtd.wait_for(lambda: sorted(self.vcpu_threads("hp2")) == [0, 1], 15))
+        self.assertTrue(virtd.wait_for(lambda: self.live_vcpus("hp2") == 2, 5))
+        self.assertIn("<vcpu placement='static' current='2'>4</vcpu>", self.xml("hp2"))
+        self.assertIsNone(pending_unplug(self.d, "hp2"))
+        self.assertEqual(self.guest_online(pty), "0-1")
+        if cgroups:
+            self.assert_vcpu_group(dom_id, "hp2", 1, threads[1])
+            self.assert_vcpu_group(dom_id, "hp2", 2, None)
+
+        # 2. The guest releases vCPU 1 while no daemon runs: its DEVICE_DELETED is lost.
+        self.d.virsh("suspend", "hp2")
+        self.fails("setvcpu", "hp2", "1", "--disable", "--live",
+                   message=f"did not release vCPU 1 within {UNPLUG_TIMEOUT_S} s",
+                   timeout=UNPLUG_TIMEOUT_S + 20)
+        self.assertEqual(pending_unplug(self.d, "hp2"), (1, "/machine/peripheral/vcpu1"))
+        self.d.stop()
+        qmp = RawQmp(monitor_path(self.d, "hp2"))
+        try:
+            qmp.command("cont")
+            gone = virtd.wait_for(
+                lambda: [c["cpu-index"] for c in qmp.command("query-cpus-fast")] == [0], 15)
+        finally:
+            qmp.close()
+        self.assertTrue(gone)
+        self.d.start()
+        self.assertEqual(self.live_vcpus("hp2"), 1)
+        self.assertIn("<vcpu placement='static' current='1'>4</vcpu>", self.xml("hp2"))
+        self.assertIsNone(pending_unplug(self.d, "hp2"))
+        self.assertEqual(self.d.virsh("domstate", "hp2").stdout.strip(), "running")
+        self.assertEqual(self.guest_online(pty), "0")
+        if cgroups:
+            self.assert_vcpu_group(dom_id, "hp2", 1, None)
+        # The persistent definition is untouched by live changes.
+        self.assertIn("<vcpu placement='static'>4</vcpu>", self.xml("hp2", "--inactive"))
+        self.d.virsh("destroy", "hp2")
 
 
 if __name__ == "__main__":

@@ -226,6 +226,260 @@ test_def_vcpus(void)
     g_assert_cmpuint(domain_def_get_vcpus_current(plain), ==, 3);
 }
 
+/* The <vcpu> and <vcpus> lines of @def as dumpxml shows them. */
+static char *
+vcpu_lines(const DomainDef *def)
+{
+    g_autofree char *xml = domain_def_format(def, -1, 0);
+    const char *start = strstr(xml, "  <vcpu ");
+    g_assert_nonnull(start);
+    const char *end = strstr(start, "</vcpus>\n");
+    end = end ? end + strlen("</vcpus>\n") : strstr(start, "</vcpu>\n") + strlen("</vcpu>\n");
+    return g_strndup(start, end - start);
+}
+
+static DomainDef *
+parse_def(const char *vcpu, const char *vcpus)
+{
+    g_autofree char *xml = g_strdup_printf(
+        "<domain type='qemu'><name>cfg</name><memory unit='MiB'>64</memory>%s%s"
+        "<os><type arch='x86_64'>hvm</type></os></domain>",
+        vcpu, vcpus);
+    g_autoptr(GError) err = NULL;
+    DomainDef *def = domain_def_parse(xml, 0, &err);
+    g_assert_no_error(err);
+    return def;
+}
+
+static void
+assert_setvcpu(DomainDef *def, const char *cpumap, gboolean enable, const char *want)
+{
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qemu_hotplug_config_set_vcpu(def, "cfg", cpumap, enable, &err));
+    g_assert_no_error(err);
+    g_autofree char *lines = vcpu_lines(def);
+    g_assert_cmpstr(lines, ==, want);
+}
+
+/* Outcomes compared with libvirtd 9.0's dumpxml --inactive after the same setvcpu
+ * --config calls. */
+static void
+test_config_setvcpu(void)
+{
+    /* Without <vcpus>: filled from the count, then changed. */
+    g_autoptr(DomainDef) def = parse_def("<vcpu current='1'>4</vcpu>", "");
+    assert_setvcpu(def, "1", TRUE,
+                   "  <vcpu placement='static' current='2'>4</vcpu>\n"
+                   "  <vcpus>\n"
+                   "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='1' enabled='yes' hotpluggable='yes'/>\n"
+                   "    <vcpu id='2' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+                   "  </vcpus>\n");
+    assert_setvcpu(def, "2-3", TRUE,
+                   "  <vcpu placement='static'>4</vcpu>\n"
+                   "  <vcpus>\n"
+                   "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='1' enabled='yes' hotpluggable='yes'/>\n"
+                   "    <vcpu id='2' enabled='yes' hotpluggable='yes'/>\n"
+                   "    <vcpu id='3' enabled='yes' hotpluggable='yes'/>\n"
+                   "  </vcpus>\n");
+    /* Disabling what is disabled already changes nothing. */
+    assert_setvcpu(def, "1,3", FALSE,
+                   "  <vcpu placement='static' current='2'>4</vcpu>\n"
+                   "  <vcpus>\n"
+                   "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='1' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='2' enabled='yes' hotpluggable='yes'/>\n"
+                   "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+                   "  </vcpus>\n");
+    assert_setvcpu(def, "3", FALSE,
+                   "  <vcpu placement='static' current='2'>4</vcpu>\n"
+                   "  <vcpus>\n"
+                   "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='1' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='2' enabled='yes' hotpluggable='yes'/>\n"
+                   "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+                   "  </vcpus>\n");
+
+    /* A given <vcpus>: order= goes, a changed vCPU becomes hotpluggable, and the last
+     * non-hotpluggable vCPU may change (none follows it). */
+    g_autoptr(DomainDef) ordered = parse_def(
+        "<vcpu current='3'>5</vcpu>",
+        "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no' order='1'/>"
+        "<vcpu id='1' enabled='yes' hotpluggable='no' order='2'/>"
+        "<vcpu id='2' enabled='yes' hotpluggable='yes' order='3'/>"
+        "<vcpu id='3' enabled='no' hotpluggable='yes'/>"
+        "<vcpu id='4' enabled='no' hotpluggable='yes'/></vcpus>");
+    assert_setvcpu(ordered, "1", FALSE,
+                   "  <vcpu placement='static' current='2'>5</vcpu>\n"
+                   "  <vcpus>\n"
+                   "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='1' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='2' enabled='yes' hotpluggable='yes'/>\n"
+                   "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='4' enabled='no' hotpluggable='yes'/>\n"
+                   "  </vcpus>\n");
+
+    /* Entries without hotpluggable=, or missing: completed as libvirt does. */
+    g_autoptr(DomainDef) sparse = parse_def(
+        "<vcpu current='2'>4</vcpu>",
+        "<vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' enabled='yes'/></vcpus>");
+    assert_setvcpu(sparse, "3", TRUE,
+                   "  <vcpu placement='static' current='3'>4</vcpu>\n"
+                   "  <vcpus>\n"
+                   "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='1' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='2' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='3' enabled='yes' hotpluggable='yes'/>\n"
+                   "  </vcpus>\n");
+}
+
+static void
+test_config_setvcpu_refused(void)
+{
+    static const struct {
+        const char *cpumap;
+        gboolean enable;
+        const char *message;
+    } cases[] = {
+        /* The highest one out of range is named, before vCPU 0 is looked at. */
+        {"0,4", FALSE, "domain 'cfg' has no vCPU 4 in its persistent configuration: its "
+                       "maximum is 4"},
+        {"5-6", TRUE, "domain 'cfg' has no vCPU 6 in its persistent configuration: its "
+                      "maximum is 4"},
+        {"0", TRUE, "vCPU 0 of domain 'cfg' cannot be modified: it is always enabled"},
+        {"0-1", FALSE, "vCPU 0 of domain 'cfg' cannot be modified: it is always enabled"},
+        /* vCPUs 0-2 boot as not hotpluggable: 1 cannot change while 2 stays. */
+        {"1", FALSE, "vCPU 1 of domain 'cfg' cannot be modified: it is followed by vCPU 2, "
+                     "which is enabled and not hotpluggable"},
+        {"1,3", TRUE, "vCPU 1 of domain 'cfg' cannot be modified: it is followed by vCPU 2, "
+                      "which is enabled and not hotpluggable"},
+    };
+    g_autoptr(DomainDef) def = parse_def("<vcpu current='3'>4</vcpu>", "");
+    g_autofree char *before = vcpu_lines(def);
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) err = NULL;
+        g_assert_false(qemu_hotplug_config_set_vcpu(def, "cfg", cases[i].cpumap,
+                                                    cases[i].enable, &err));
+        g_assert_error(err, virt_error_quark(VIR_FROM_QEMU), VIR_ERR_INVALID_ARG);
+        g_assert_cmpstr(err->message, ==, cases[i].message);
+        g_autofree char *after = vcpu_lines(def);
+        g_assert_cmpstr(after, ==, before);
+    }
+    /* Together they may change: nothing enabled and not hotpluggable follows. */
+    assert_setvcpu(def, "1-2", FALSE,
+                   "  <vcpu placement='static' current='1'>4</vcpu>\n"
+                   "  <vcpus>\n"
+                   "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='1' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='2' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+                   "  </vcpus>\n");
+
+    g_autoptr(GError) err = NULL;
+    g_assert_false(qemu_hotplug_config_set_vcpu(def, "cfg", "1-x", TRUE, &err));
+    g_assert_error(err, virt_error_quark(VIR_FROM_QEMU), VIR_ERR_CONFIG_UNSUPPORTED);
+}
+
+static void
+fit(DomainDef *def, unsigned int n, gboolean maximum, gboolean hotpluggable, const char *want)
+{
+    g_autoptr(GError) err = NULL;
+    g_assert_true(domain_def_set_vcpus(def, n, maximum, &err));
+    qemu_hotplug_config_fit_vcpus(def, maximum, hotpluggable);
+    g_autofree char *lines = vcpu_lines(def);
+    g_assert_cmpstr(lines, ==, want);
+}
+
+/* setvcpus --config keeps a <vcpus> in step: libvirtd 9.0's outcomes, but for the
+ * entries a new maximum adds, which it writes without hotpluggable= (read back as yes). */
+static void
+test_config_fit(void)
+{
+    g_autoptr(DomainDef) def = parse_def("<vcpu current='3'>4</vcpu>", "");
+    qemu_hotplug_config_fit_vcpus(def, FALSE, FALSE); /* no <vcpus>: none made */
+    g_autofree char *plain = vcpu_lines(def);
+    g_assert_cmpstr(plain, ==, "  <vcpu placement='static' current='3'>4</vcpu>\n");
+
+    assert_setvcpu(def, "2-3", FALSE,
+                   "  <vcpu placement='static' current='2'>4</vcpu>\n"
+                   "  <vcpus>\n"
+                   "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='1' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='2' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+                   "  </vcpus>\n");
+    fit(def, 4, FALSE, FALSE,
+        "  <vcpu placement='static'>4</vcpu>\n"
+        "  <vcpus>\n"
+        "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+        "    <vcpu id='1' enabled='yes' hotpluggable='no'/>\n"
+        "    <vcpu id='2' enabled='yes' hotpluggable='no'/>\n"
+        "    <vcpu id='3' enabled='yes' hotpluggable='no'/>\n"
+        "  </vcpus>\n");
+    fit(def, 1, FALSE, FALSE,
+        "  <vcpu placement='static' current='1'>4</vcpu>\n"
+        "  <vcpus>\n"
+        "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+        "    <vcpu id='1' enabled='no' hotpluggable='yes'/>\n"
+        "    <vcpu id='2' enabled='no' hotpluggable='yes'/>\n"
+        "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+        "  </vcpus>\n");
+    /* --hotpluggable; and after an enabled hotpluggable vCPU, the new ones are too. */
+    fit(def, 2, FALSE, TRUE,
+        "  <vcpu placement='static' current='2'>4</vcpu>\n"
+        "  <vcpus>\n"
+        "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+        "    <vcpu id='1' enabled='yes' hotpluggable='yes'/>\n"
+        "    <vcpu id='2' enabled='no' hotpluggable='yes'/>\n"
+        "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+        "  </vcpus>\n");
+    fit(def, 3, FALSE, FALSE,
+        "  <vcpu placement='static' current='3'>4</vcpu>\n"
+        "  <vcpus>\n"
+        "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+        "    <vcpu id='1' enabled='yes' hotpluggable='yes'/>\n"
+        "    <vcpu id='2' enabled='yes' hotpluggable='yes'/>\n"
+        "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+        "  </vcpus>\n");
+    /* A new maximum: entries added (disabled) or dropped; current follows them. */
+    fit(def, 5, TRUE, FALSE,
+        "  <vcpu placement='static' current='3'>5</vcpu>\n"
+        "  <vcpus>\n"
+        "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+        "    <vcpu id='1' enabled='yes' hotpluggable='yes'/>\n"
+        "    <vcpu id='2' enabled='yes' hotpluggable='yes'/>\n"
+        "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+        "    <vcpu id='4' enabled='no' hotpluggable='yes'/>\n"
+        "  </vcpus>\n");
+    assert_setvcpu(def, "1-2", FALSE,
+                   "  <vcpu placement='static' current='1'>5</vcpu>\n"
+                   "  <vcpus>\n"
+                   "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='1' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='2' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='4' enabled='no' hotpluggable='yes'/>\n"
+                   "  </vcpus>\n");
+    assert_setvcpu(def, "4", TRUE,
+                   "  <vcpu placement='static' current='2'>5</vcpu>\n"
+                   "  <vcpus>\n"
+                   "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+                   "    <vcpu id='1' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='2' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
+                   "    <vcpu id='4' enabled='yes' hotpluggable='yes'/>\n"
+                   "  </vcpus>\n");
+    fit(def, 3, TRUE, FALSE,
+        "  <vcpu placement='static' current='1'>3</vcpu>\n"
+        "  <vcpus>\n"
+        "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
+        "    <vcpu id='1' enabled='no' hotpluggable='yes'/>\n"
+        "    <vcpu id='2' enabled='no' hotpluggable='yes'/>\n"
+        "  </vcpus>\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -237,5 +491,8 @@ main(int argc, char **argv)
     g_test_add_func("/qemu-hotplug/add-args", test_add_args);
     g_test_add_func("/qemu-hotplug/path-is-removed", test_path_is_removed);
     g_test_add_func("/qemu-hotplug/def-vcpus", test_def_vcpus);
+    g_test_add_func("/qemu-hotplug/config-setvcpu", test_config_setvcpu);
+    g_test_add_func("/qemu-hotplug/config-setvcpu-refused", test_config_setvcpu_refused);
+    g_test_add_func("/qemu-hotplug/config-fit", test_config_fit);
     return g_test_run();
 }
