@@ -14,6 +14,7 @@
 #include "daemon/util/virt-error.h"
 #include "drivers/host/numa.h"
 #include "drivers/qemu/qemu-command.h"
+#include "drivers/qemu/qemu-hotplug.h"
 #include "xml/domain-conf-priv.h"
 
 typedef struct {
@@ -393,8 +394,13 @@ qemu_command_add_smp(QemuCommandBuilder *b, GError **error)
     if (machine_max > 0 && def->vcpus_max > (unsigned int)machine_max)
         return unsupported(error, _("machine type '%s' supports at most %d vCPUs, not %u"),
                            b->machine, machine_max, def->vcpus_max);
-    addf(b, "-smp", "%u,sockets=%u,dies=%u,cores=%u,threads=%u,maxcpus=%u",
-         def->vcpus_current, sockets, dies, cores, threads, def->vcpus_max);
+    /* <vcpus> may enable hotpluggable vCPUs: the start plugs them after the boot ones. */
+    unsigned int boot = 0;
+    g_autoptr(GArray) plugged = qemu_hotplug_boot_vcpus(def, &boot, error);
+    if (!plugged)
+        return FALSE;
+    addf(b, "-smp", "%u,sockets=%u,dies=%u,cores=%u,threads=%u,maxcpus=%u", boot, sockets,
+         dies, cores, threads, def->vcpus_max);
     return TRUE;
 }
 

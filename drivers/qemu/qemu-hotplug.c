@@ -229,14 +229,13 @@ typedef struct {
     gboolean hotpluggable;
 } VcpuConfig;
 
-/* Each vCPU of @def as its <vcpus> says, completed the way libvirt completes it: without
- * <vcpus> the first <vcpu current> vCPUs are online, a vCPU without an entry is offline,
- * an online one is not hotpluggable unless said so, an offline one is; vCPU 0 is online. */
-static GArray *
-config_vcpu_states(const DomainDef *def)
+/* The <vcpu id='N'> entry of <vcpus> for each vCPU N of @def (NULL where none), an array
+ * of <vcpu> maximum. */
+static XmlTree **
+vcpus_entries(const DomainDef *def)
 {
     unsigned int max = def->vcpus_max;
-    g_autofree XmlTree **entries = g_new0(XmlTree *, max);
+    XmlTree **entries = g_new0(XmlTree *, max);
     for (guint i = 0; def->vcpus_elem && i < def->vcpus_elem->children.len; i++) {
         XmlTree *entry = ptr_vec_index(&def->vcpus_elem->children, i);
         const char *id = xml_tree_get_attr(entry, "id");
@@ -245,20 +244,39 @@ config_vcpu_states(const DomainDef *def)
             g_ascii_string_to_unsigned(id, 10, 0, max - 1, &n, NULL))
             entries[n] = entry;
     }
+    return entries;
+}
+
+/* What a <vcpus> @entry (NULL: none) says, completed the way libvirt completes it: a vCPU
+ * without an entry is offline (unless @online), an online one is not hotpluggable unless
+ * said so, an offline one is. */
+static VcpuConfig
+entry_config(const XmlTree *entry, gboolean online)
+{
+    VcpuConfig state = {
+        .online = online || (entry && g_strcmp0(xml_tree_get_attr(entry, "enabled"), "yes") == 0),
+    };
+    const char *hotpluggable = entry ? xml_tree_get_attr(entry, "hotpluggable") : NULL;
+    state.hotpluggable = hotpluggable ? g_strcmp0(hotpluggable, "yes") == 0 : !state.online;
+    return state;
+}
+
+/* Each vCPU of @def as its <vcpus> says (entry_config); without <vcpus> the first <vcpu
+ * current> vCPUs are online and not hotpluggable. vCPU 0 is online. */
+static GArray *
+config_vcpu_states(const DomainDef *def)
+{
+    unsigned int max = def->vcpus_max;
+    g_autofree XmlTree **entries = vcpus_entries(def);
     GArray *states = g_array_new(FALSE, TRUE, sizeof(VcpuConfig));
     g_array_set_size(states, max);
     for (guint i = 0; i < max; i++) {
         VcpuConfig *state = &g_array_index(states, VcpuConfig, i);
         if (def->vcpus_elem)
-            state->online = entries[i] &&
-                            g_strcmp0(xml_tree_get_attr(entries[i], "enabled"), "yes") == 0;
+            *state = entry_config(entries[i], i == 0);
         else
-            state->online = i < def->vcpus_current;
-        state->online = state->online || i == 0;
-        const char *hotpluggable = entries[i] ? xml_tree_get_attr(entries[i], "hotpluggable")
-                                              : NULL;
-        state->hotpluggable = hotpluggable ? g_strcmp0(hotpluggable, "yes") == 0
-                                           : !state->online;
+            *state = (VcpuConfig){ .online = i == 0 || i < def->vcpus_current,
+                                   .hotpluggable = i != 0 && i >= def->vcpus_current };
     }
     return states;
 }
@@ -383,6 +401,81 @@ qemu_hotplug_config_fit_vcpus(DomainDef *def, gboolean maximum, gboolean hotplug
     config_set_vcpu_states(def, states);
 }
 
+/* ---- the vCPUs a start boots and plugs ---- */
+
+typedef struct {
+    guint vcpu;
+    guint64 order; /* order= of its <vcpus> entry, 0 when none */
+} VcpuPlug;
+
+/* order= first (ascending), then the vCPUs without it, by id. */
+static gint
+vcpu_plug_compare(gconstpointer a, gconstpointer b)
+{
+    const VcpuPlug *x = a, *y = b;
+    guint64 u = x->order ? x->order : G_MAXUINT64, v = y->order ? y->order : G_MAXUINT64;
+    if (u != v)
+        return u < v ? -1 : 1;
+    return x->vcpu < y->vcpu ? -1 : x->vcpu > y->vcpu;
+}
+
+GArray *
+qemu_hotplug_boot_vcpus(const DomainDef *def, unsigned int *ret_boot, GError **error)
+{
+    const char *name = domain_def_get_name(def);
+    if (!def->vcpus_elem) {
+        *ret_boot = def->vcpus_current;
+        return g_array_new(FALSE, FALSE, sizeof(guint));
+    }
+    g_autofree XmlTree **entries = vcpus_entries(def);
+    g_autoptr(GArray) plugs = g_array_new(FALSE, FALSE, sizeof(VcpuPlug));
+    unsigned int boot = 0;
+    for (guint i = 0; i < def->vcpus_max; i++) {
+        VcpuConfig state = entry_config(entries[i], FALSE);
+        if (i == 0 && (!state.online || state.hotpluggable)) {
+            virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("vCPU 0 of domain '%s' must be enabled and not hotpluggable: "
+                             "QEMU always boots it"),
+                           name);
+            return NULL;
+        }
+        if (state.online && !state.hotpluggable) {
+            /* -smp boots vCPUs 0 to N-1: these must be the first. */
+            if (boot != i) {
+                virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_CONFIG_UNSUPPORTED,
+                               _("vCPU %u of domain '%s' is enabled and not hotpluggable, "
+                                 "so vCPU %u before it must be too: QEMU boots only the "
+                                 "first vCPUs"),
+                               i, name, boot);
+                return NULL;
+            }
+            boot++;
+        } else if (state.online) {
+            VcpuPlug plug = { .vcpu = i };
+            const char *order = xml_tree_get_attr(entries[i], "order");
+            if (order)
+                g_ascii_string_to_unsigned(order, 10, 1, G_MAXUINT, &plug.order, NULL);
+            g_array_append_val(plugs, plug);
+        }
+    }
+    g_array_sort(plugs, vcpu_plug_compare);
+    g_autoptr(GArray) plan = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint k = 0; k < plugs->len; k++) {
+        const VcpuPlug *plug = &g_array_index(plugs, VcpuPlug, k);
+        const VcpuPlug *before = k > 0 ? &g_array_index(plugs, VcpuPlug, k - 1) : NULL;
+        if (before && plug->order && plug->order == before->order) {
+            virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("vCPUs %u and %u of domain '%s' have the same order "
+                             "%" G_GUINT64_FORMAT),
+                           before->vcpu, plug->vcpu, name, plug->order);
+            return NULL;
+        }
+        g_array_append_val(plan, plug->vcpu);
+    }
+    *ret_boot = boot;
+    return g_steal_pointer(&plan);
+}
+
 /* ---------------------------------------------------------------------------------- */
 /* Talking to the running domain                                                       */
 
@@ -474,17 +567,27 @@ check_replug(QemuDomain *dom, const QemuVcpuSlot *slot, GError **error)
     return FALSE;
 }
 
+/* device_add of vCPU @slot as device "vcpuN": into running @dom (locked, job held) or,
+ * when @dom is NULL, into @starting, the QEMU of a start (paused, no lock held). */
+static gboolean
+vcpu_device_add(QemuDomain *dom, QemuProcess *starting, const QemuVcpuSlot *slot,
+                GError **error)
+{
+    g_autofree char *id = g_strdup_printf("vcpu%u", slot->index);
+    json_object *args = qemu_hotplug_vcpu_add_args(slot, id);
+    json_object *reply = dom ? dom_qmp(dom, "device_add", args, VCPUS_WHAT, error)
+                             : qemu_process_qmp(starting, "device_add", args, QMP_TIMEOUT_MS,
+                                                error);
+    json_object_put(args);
+    json_object_put(reply);
+    return reply != NULL;
+}
+
 /* Plug vCPU @slot into @dom and put its thread into its cgroup. */
 static gboolean
 plug_vcpu(QemuDriver *drv, QemuDomain *dom, const QemuVcpuSlot *slot, GError **error)
 {
-    if (!check_replug(dom, slot, error))
-        return FALSE;
-    g_autofree char *id = g_strdup_printf("vcpu%u", slot->index);
-    json_object *args = qemu_hotplug_vcpu_add_args(slot, id);
-    gboolean ok = dom_qmp_void(dom, "device_add", args, VCPUS_WHAT, error);
-    json_object_put(args);
-    if (!ok)
+    if (!check_replug(dom, slot, error) || !vcpu_device_add(dom, NULL, slot, error))
         return FALSE;
     qemu_hotplug_def_set_vcpu(dom->def, slot->index, TRUE);
     qemu_run_save_status(drv, dom);
@@ -884,8 +987,30 @@ qemu_hotplug_domain_set_memory_stats_period(VirtDriver *vdrv, const unsigned cha
 
 /* ---- start-up ---- */
 
-/* -smp boots the first <vcpu current> vCPUs, whichever <vcpus> enables: the live
- * definition says which QEMU has (best effort: a failure only leaves it as it was). */
+gboolean
+qemu_hotplug_start_vcpus(QemuProcess *proc, const DomainDef *live, GError **error)
+{
+    unsigned int boot = 0;
+    g_autoptr(GArray) plan = qemu_hotplug_boot_vcpus(live, &boot, error);
+    if (!plan || plan->len == 0)
+        return plan != NULL;
+    json_object *reply = qemu_process_qmp(proc, "query-hotpluggable-cpus", NULL,
+                                          QMP_TIMEOUT_MS, error);
+    g_autoptr(GPtrArray) slots = reply ? qemu_hotplug_parse_slots(reply, error) : NULL;
+    json_object_put(reply);
+    if (!slots)
+        return FALSE;
+    for (guint k = 0; k < plan->len; k++) {
+        guint vcpu = g_array_index(plan, guint, k);
+        /* QEMU has <vcpu> slots (-smp maxcpus): none is missing. */
+        if (vcpu < slots->len && !vcpu_device_add(NULL, proc, slot_at(slots, vcpu), error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* The live definition says which vCPUs QEMU has, booted or plugged (best effort: a failure
+ * only leaves it as it was). */
 static void
 start_sync_vcpus(QemuProcess *proc, DomainDef *live)
 {

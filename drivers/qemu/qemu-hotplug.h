@@ -81,6 +81,16 @@ gboolean qemu_hotplug_config_set_vcpu(DomainDef *def, const char *dom_name, cons
  * number enabled. */
 void qemu_hotplug_config_fit_vcpus(DomainDef *def, gboolean maximum, gboolean hotpluggable);
 
+/* How QEMU starts the vCPUs of @def (qemu-command.c's -smp, qemu_hotplug_start_vcpus):
+ * it boots vCPUs 0 to *@ret_boot - 1, then the vCPUs of the returned GArray (guint) are
+ * plugged in that order before the guest runs. Without <vcpus>, the first <vcpu current>
+ * boot and none is plugged. With it, as libvirt does: the enabled vCPUs that are not
+ * hotpluggable boot, the enabled hotpluggable ones are plugged in order= order (those
+ * without order= last, by id). Errors (VIR_ERR_CONFIG_UNSUPPORTED): vCPU 0 disabled or
+ * hotpluggable; an enabled vCPU that is not hotpluggable after one that is disabled or
+ * hotpluggable; two plugged vCPUs with the same order=. */
+GArray *qemu_hotplug_boot_vcpus(const DomainDef *def, unsigned int *ret_boot, GError **error);
+
 /* ---- the driver's side (qemu-driver.c, qemu-run.c) ---- */
 
 /* virDomainSetVcpusFlags with VIR_DOMAIN_AFFECT_LIVE in @flags (resolved; CONFIG may be
@@ -108,9 +118,14 @@ void qemu_hotplug_reattached(QemuDriver *drv, QemuDomain *dom, GArray *vcpu_thre
 /* @dom (locked) stopped: forget its vCPU removals. */
 void qemu_hotplug_stopped(QemuDomain *dom);
 
+/* A start, once QEMU (@proc, paused) answers and before its vCPU threads are placed in
+ * their cgroups: plug the vCPUs that qemu_hotplug_boot_vcpus says @live plugs, with the
+ * same device_add as a live plug. Errors: QEMU's own words (the start fails). */
+gboolean qemu_hotplug_start_vcpus(QemuProcess *proc, const DomainDef *live, GError **error);
+
 /* Before the guest runs: give @proc's balloon the target and statistics period of @live
  * (<currentMemory>, <memballoon><stats period>), and make the <vcpus> of @live say which
- * vCPUs QEMU booted. */
+ * vCPUs QEMU has, booted or plugged. */
 gboolean qemu_hotplug_start(QemuProcess *proc, DomainDef *live, GError **error);
 
 /* domain_set_vcpu, domain_set_memory_stats_period. */

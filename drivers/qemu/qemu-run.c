@@ -572,6 +572,11 @@ start_locked(QemuDriver *drv, QemuDomain *dom, unsigned int flags, GPtrArray *ev
         live_set_ptys(live, chardevs);
         json_object_put(chardevs);
         live_set_vnc_port(live, ctx.vnc_port);
+        /* The vCPUs <vcpus> plugs come first: their threads are placed with the others. */
+        if (!qemu_hotplug_start_vcpus(proc, live, &local))
+            abandon_start(dom, &proc);
+    }
+    if (proc) {
         g_autoptr(GArray) vcpus = query_vcpu_threads(proc);
         if (!qemu_cgroup_split(dom, live, qemu_process_get_pid(proc), vcpus, &local))
             abandon_start(dom, &proc);

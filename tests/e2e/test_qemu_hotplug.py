@@ -248,18 +248,107 @@ class HotplugTest(virtd.DaemonTestCase):
                       self.vcpus_elem("hp3", "--inactive"))
         self.assertIn("current='3'", self.vcpus_elem("hp3", "--inactive"))
 
-        # QEMU boots the first <vcpu current> vCPUs: the live <vcpus> says which it has.
+        # The start boots the enabled vCPUs that are not hotpluggable and plugs the others.
         self.d.virsh("start", "hp3", "--paused")
-        self.assertEqual(sorted(self.vcpu_threads("hp3")), [0, 1, 2])
-        self.assertEqual(self.vcpus_elem("hp3"),
-                         "  <vcpu placement='static' current='3'>4</vcpu>\n"
-                         "  <vcpus>\n"
-                         "    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n"
-                         "    <vcpu id='1' enabled='yes' hotpluggable='no'/>\n"
-                         "    <vcpu id='2' enabled='yes' hotpluggable='yes'/>\n"
-                         "    <vcpu id='3' enabled='no' hotpluggable='yes'/>\n"
-                         "  </vcpus>\n")
+        self.assertEqual(sorted(self.vcpu_threads("hp3")), [0, 1, 3])
+        self.assertEqual(self.vcpus_elem("hp3"), self.vcpus_elem("hp3", "--inactive"))
         self.d.virsh("destroy", "hp3")
+
+    def define_vcpus(self, name, vcpus, emulator=""):
+        """Define @name (hotplug_xml, no balloon) with <vcpu> and <vcpus> @vcpus."""
+        path = os.path.join(self.d.root, f"{name}.xml")
+        with open(path, "w") as f:
+            f.write(hotplug_xml(name, balloon="<memballoon model='none'/>")
+                    .replace("<vcpu current='1'>4</vcpu>", vcpus)
+                    .replace("<devices>", f"<devices>{emulator}"))
+        self.d.virsh("define", path)
+
+    def test_boot_chosen_vcpus(self):
+        """<vcpus> enabling vCPUs 0 and 2 boots exactly those, as libvirtd 9.0 does: -smp 1,
+        then device_add of vcpu2 before the guest runs, its thread placed and tuned like
+        the booted one. A restarted daemon plugs nothing; a live plug still works on top.
+        Started paused: under TCG, QEMU 7.2's firmware leaves a guest whose boot vCPUs have
+        a gap hung in its SMP bring-up (libvirtd's start is the same)."""
+        self.define_vcpus("hp4", "<vcpu placement='static' current='2'>4</vcpu><vcpus>"
+                                 "<vcpu id='0' enabled='yes' hotpluggable='no'/>"
+                                 "<vcpu id='1' enabled='no' hotpluggable='yes'/>"
+                                 "<vcpu id='2' enabled='yes' hotpluggable='yes'/>"
+                                 "<vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus>"
+                                 "<cputune><vcpupin vcpu='2' cpuset='1'/>"
+                                 "<period>100000</period><quota>200000</quota></cputune>")
+        self.d.virsh("start", "hp4", "--paused")
+        dom_id = self.d.virsh("domid", "hp4").stdout.strip()
+        with open(virtd.domain_log(self.d, "hp4")) as f:
+            self.assertIn("-smp 1,sockets=4,dies=1,cores=1,threads=1,maxcpus=4", f.read())
+
+        def check(online):
+            threads = self.vcpu_threads("hp4")
+            self.assertEqual(sorted(threads), online)
+            info = self.d.virsh("vcpuinfo", "hp4").stdout
+            self.assertEqual([int(n) for n in re.findall(r"(?m)^VCPU:\s+(\d+)$", info)], online)
+            self.assertEqual(self.live_vcpus("hp4"), len(online))
+            self.assertEqual(self.vcpus_elem("hp4"), (
+                f"  <vcpu placement='static' current='{len(online)}'>4</vcpu>\n  <vcpus>\n" +
+                "".join(f"    <vcpu id='{i}' enabled='{'yes' if i in online else 'no'}' "
+                        f"hotpluggable='{'yes' if i else 'no'}'/>\n" for i in range(4)) +
+                "  </vcpus>\n"))
+            if usable_cgroups():
+                for vcpu in range(4):
+                    self.assert_vcpu_group(dom_id, "hp4", vcpu, threads.get(vcpu))
+                vcpu2 = os.path.join(virtd.vm_cgroup("cpu", dom_id, "hp4"), "vcpu2")
+                v1 = os.path.join(vcpu2, "cpu.cfs_quota_us")
+                with open(v1 if os.path.exists(v1) else os.path.join(vcpu2, "cpu.max")) as f:
+                    self.assertEqual(f.read().split()[0], "200000")
+            self.assertEqual(os.sched_getaffinity(threads[2]), {1})
+            return threads
+
+        threads = check([0, 2])
+        slots = {c["props"]["socket-id"]: c.get("qom-path")
+                 for c in self.qmp("hp4", "query-hotpluggable-cpus")}
+        self.assertEqual(slots, {0: "/machine/unattached/device[0]", 1: None,
+                                 2: "/machine/peripheral/vcpu2", 3: None})
+
+        # Re-attached, nothing is plugged again.
+        self.d.stop()
+        self.d.start()
+        self.assertEqual(check([0, 2]), threads)
+
+        # A live plug after the boot-time one (not after an unplug: QEMU 7.2 copes).
+        self.d.virsh("setvcpu", "hp4", "1", "--enable", "--live")
+        check([0, 1, 2])
+        self.d.virsh("destroy", "hp4")
+
+    def test_boot_plugged_vcpu_in_guest(self):
+        """The guest sees a vCPU plugged at start as booted, and one plugged live on top."""
+        self.define_vcpus("hp6", "<vcpu current='2'>4</vcpu><vcpus>"
+                                 "<vcpu id='0' enabled='yes'/>"
+                                 "<vcpu id='1' enabled='yes' hotpluggable='yes'/></vcpus>")
+        self.d.virsh("start", "hp6")
+        pty = virtd.PtyReader(virtd.serial_pty(self.d, "hp6"))
+        self.addCleanup(pty.close)
+        self.assertIsNotNone(pty.expect(virtd.guest()["READY"], 60), pty.text[-500:])
+        self.assertEqual(sorted(self.vcpu_threads("hp6")), [0, 1])
+        self.assertEqual(self.guest_online(pty), "0-1")
+        self.d.virsh("setvcpu", "hp6", "2", "--enable", "--live")
+        self.assertEqual(self.guest_online(pty, 2), "0-2")
+        self.d.virsh("destroy", "hp6")
+
+    def test_boot_plug_fails(self):
+        """A vCPU that QEMU refuses to plug at start fails the start with QEMU's words and
+        leaves no QEMU, group or status file behind."""
+        wrapper = os.path.join(self.d.root, "qemu-with-vcpu2")
+        with open(wrapper, "w") as f:  # a device already holds the id "vcpu2"
+            f.write('#!/bin/sh\nexec /usr/bin/qemu-system-x86_64 "$@" -device pvpanic,id=vcpu2\n')
+        os.chmod(wrapper, 0o755)
+        self.define_vcpus("hp5", "<vcpu current='2'>4</vcpu><vcpus><vcpu id='0' enabled='yes'/>"
+                                 "<vcpu id='2' enabled='yes' hotpluggable='yes'/></vcpus>",
+                          emulator=f"<emulator>{wrapper}</emulator>")
+        self.fails("start", "hp5", message="operation failed: QEMU command 'device_add' "
+                                           "failed: Duplicate device ID 'vcpu2'")
+        self.assertEqual(self.d.virsh("domstate", "hp5").stdout.strip(), "shut off")
+        self.assertIsNone(virtd.qemu_pid(self.d, "hp5"))
+        self.assertFalse(os.path.exists(virtd.status_file(self.d, "hp5")))
+        self.assertEqual(virtd.vm_cgroups_left("hp5"), [])
 
     def test_vcpus_and_balloon(self):
         self.define("hp1")

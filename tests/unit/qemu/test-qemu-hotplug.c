@@ -480,6 +480,106 @@ test_config_fit(void)
         "  </vcpus>\n");
 }
 
+/* qemu_hotplug_boot_vcpus on <vcpu @vcpu> and <vcpus> @vcpus: @boot vCPUs boot, @plan
+ * ("2,3" or "") are plugged in that order. */
+static void
+assert_boot_vcpus(const char *vcpu, const char *vcpus, unsigned int boot, const char *plan)
+{
+    g_autoptr(DomainDef) def = parse_def(vcpu, vcpus);
+    g_autoptr(GError) err = NULL;
+    unsigned int got_boot = 0;
+    g_autoptr(GArray) got = qemu_hotplug_boot_vcpus(def, &got_boot, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(got_boot, ==, boot);
+    g_autoptr(GString) text = g_string_new(NULL);
+    for (guint k = 0; k < got->len; k++)
+        g_string_append_printf(text, "%s%u", k ? "," : "", g_array_index(got, guint, k));
+    g_assert_cmpstr(text->str, ==, plan);
+}
+
+static void
+test_boot_vcpus(void)
+{
+    /* Without <vcpus>: the first <vcpu current>. */
+    assert_boot_vcpus("<vcpu current='3'>4</vcpu>", "", 3, "");
+    /* The chosen set: 0 boots, 2 is plugged. */
+    assert_boot_vcpus("<vcpu current='2'>4</vcpu>",
+                      "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"
+                      "<vcpu id='1' enabled='no' hotpluggable='yes'/>"
+                      "<vcpu id='2' enabled='yes' hotpluggable='yes'/>"
+                      "<vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus>",
+                      1, "2");
+    /* Online vCPUs 0..N-1 that are not hotpluggable: -smp as without <vcpus>. An online
+     * vCPU is not hotpluggable unless said so; a missing one is offline; current= is not
+     * what counts. */
+    assert_boot_vcpus("<vcpu current='1'>4</vcpu>",
+                      "<vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' enabled='yes'/>"
+                      "<vcpu id='2' enabled='no'/></vcpus>",
+                      2, "");
+    /* Hotpluggable right after the boot ones are plugged too (as libvirt does). */
+    assert_boot_vcpus("<vcpu current='3'>4</vcpu>",
+                      "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"
+                      "<vcpu id='1' enabled='yes' hotpluggable='no'/>"
+                      "<vcpu id='2' enabled='no' hotpluggable='yes'/>"
+                      "<vcpu id='3' enabled='yes' hotpluggable='yes'/></vcpus>",
+                      2, "3");
+    assert_boot_vcpus("<vcpu current='2'>4</vcpu>",
+                      "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"
+                      "<vcpu id='1' enabled='yes' hotpluggable='yes'/></vcpus>",
+                      1, "1");
+    /* order= gives the plug order; vCPUs without it come last, by id. */
+    assert_boot_vcpus("<vcpu current='4'>4</vcpu>",
+                      "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no' order='1'/>"
+                      "<vcpu id='1' enabled='yes' hotpluggable='yes' order='4'/>"
+                      "<vcpu id='2' enabled='yes' hotpluggable='yes' order='3'/>"
+                      "<vcpu id='3' enabled='yes' hotpluggable='yes' order='2'/></vcpus>",
+                      1, "3,2,1");
+    assert_boot_vcpus("<vcpu current='4'>4</vcpu>",
+                      "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"
+                      "<vcpu id='1' enabled='yes' hotpluggable='yes'/>"
+                      "<vcpu id='2' enabled='yes' hotpluggable='yes'/>"
+                      "<vcpu id='3' enabled='yes' hotpluggable='yes' order='7'/></vcpus>",
+                      1, "3,1,2");
+}
+
+static void
+test_boot_vcpus_refused(void)
+{
+    static const struct {
+        const char *vcpus;
+        const char *message;
+    } cases[] = {
+        {"<vcpus><vcpu id='0' enabled='no'/><vcpu id='1' enabled='yes'/></vcpus>",
+         "vCPU 0 of domain 'cfg' must be enabled and not hotpluggable: QEMU always boots it"},
+        {"<vcpus><vcpu id='1' enabled='yes'/></vcpus>",
+         "vCPU 0 of domain 'cfg' must be enabled and not hotpluggable: QEMU always boots it"},
+        {"<vcpus><vcpu id='0' enabled='yes' hotpluggable='yes'/></vcpus>",
+         "vCPU 0 of domain 'cfg' must be enabled and not hotpluggable: QEMU always boots it"},
+        /* An offline vCPU that is not hotpluggable does not boot either. */
+        {"<vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' enabled='no' hotpluggable='no'/>"
+         "<vcpu id='2' enabled='no'/><vcpu id='3' enabled='yes' hotpluggable='no'/></vcpus>",
+         "vCPU 3 of domain 'cfg' is enabled and not hotpluggable, so vCPU 1 before it must "
+         "be too: QEMU boots only the first vCPUs"},
+        {"<vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' enabled='yes' hotpluggable='yes'/>"
+         "<vcpu id='2' enabled='yes'/></vcpus>",
+         "vCPU 2 of domain 'cfg' is enabled and not hotpluggable, so vCPU 1 before it must "
+         "be too: QEMU boots only the first vCPUs"},
+        {"<vcpus><vcpu id='0' enabled='yes' order='1'/>"
+         "<vcpu id='1' enabled='yes' hotpluggable='yes' order='3'/>"
+         "<vcpu id='2' enabled='yes' hotpluggable='yes'/>"
+         "<vcpu id='3' enabled='yes' hotpluggable='yes' order='3'/></vcpus>",
+         "vCPUs 1 and 3 of domain 'cfg' have the same order 3"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(DomainDef) def = parse_def("<vcpu current='2'>4</vcpu>", cases[i].vcpus);
+        g_autoptr(GError) err = NULL;
+        unsigned int boot = 0;
+        g_assert_null(qemu_hotplug_boot_vcpus(def, &boot, &err));
+        g_assert_error(err, virt_error_quark(VIR_FROM_QEMU), VIR_ERR_CONFIG_UNSUPPORTED);
+        g_assert_cmpstr(err->message, ==, cases[i].message);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -494,5 +594,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu-hotplug/config-setvcpu", test_config_setvcpu);
     g_test_add_func("/qemu-hotplug/config-setvcpu-refused", test_config_setvcpu_refused);
     g_test_add_func("/qemu-hotplug/config-fit", test_config_fit);
+    g_test_add_func("/qemu-hotplug/boot-vcpus", test_boot_vcpus);
+    g_test_add_func("/qemu-hotplug/boot-vcpus-refused", test_boot_vcpus_refused);
     return g_test_run();
 }
