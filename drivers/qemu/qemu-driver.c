@@ -750,6 +750,16 @@ qemu_driver_resolve_machine(QemuDriver *drv, DomainDef *def, GError **error)
     return TRUE;
 }
 
+/* Refuse at define, as libvirtd does, a <vcpus> layout QEMU cannot start. */
+static gboolean
+qemu_driver_check_vcpu_layout(const DomainDef *def, GError **error)
+{
+    unsigned int boot = 0;
+    g_autoptr(GArray) plugged = qemu_hotplug_boot_vcpus(def, &boot, error);
+
+    return plugged != NULL;
+}
+
 static gboolean
 qemu_driver_domain_define_xml(VirtDriver *vdrv, const char *xml, unsigned int flags,
                               DomainRef *ret_dom, GError **error)
@@ -765,7 +775,8 @@ qemu_driver_domain_define_xml(VirtDriver *vdrv, const char *xml, unsigned int fl
     if (!def)
         return FALSE;
     if (!domain_name_check(domain_def_get_name(def), error) ||
-        !qemu_driver_resolve_machine(drv, def, error)) {
+        !qemu_driver_resolve_machine(drv, def, error) ||
+        !qemu_driver_check_vcpu_layout(def, error)) {
         domain_def_free(def);
         return FALSE;
     }

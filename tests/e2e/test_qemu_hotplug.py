@@ -263,6 +263,28 @@ class HotplugTest(virtd.DaemonTestCase):
                     .replace("<devices>", f"<devices>{emulator}"))
         self.d.virsh("define", path)
 
+    def test_define_refuses_unbootable_vcpus(self):
+        """A <vcpus> layout QEMU cannot start is refused at define, as libvirtd does, and
+        nothing is defined."""
+        layouts = {
+            "<vcpu id='0' enabled='yes' hotpluggable='yes'/>":
+                "vCPU 0 of domain 'hpbad' must be enabled and not hotpluggable: QEMU always "
+                "boots it",
+            "<vcpu id='0' enabled='yes' hotpluggable='no'/>"
+            "<vcpu id='1' enabled='no' hotpluggable='yes'/>"
+            "<vcpu id='2' enabled='yes' hotpluggable='no'/>":
+                "vCPU 2 of domain 'hpbad' is enabled and not hotpluggable, so vCPU 1 before "
+                "it must be too: QEMU boots only the first vCPUs",
+        }
+        for entries, message in layouts.items():
+            path = os.path.join(self.d.root, "hpbad.xml")
+            with open(path, "w") as f:
+                f.write(hotplug_xml("hpbad").replace(
+                    "<vcpu current='1'>4</vcpu>",
+                    f"<vcpu current='2'>4</vcpu><vcpus>{entries}</vcpus>"))
+            self.fails("define", path, message=message)
+            self.assertNotIn("hpbad", self.d.virsh("list", "--all", "--name").stdout)
+
     def test_boot_chosen_vcpus(self):
         """<vcpus> enabling vCPUs 0 and 2 boots exactly those, as libvirtd 9.0 does: -smp 1,
         then device_add of vcpu2 before the guest runs, its thread placed and tuned like
