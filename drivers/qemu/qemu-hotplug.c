@@ -303,14 +303,18 @@ config_set_vcpu_states(DomainDef *def, GArray *states)
     def->vcpus_current = online;
 }
 
-/* The vCPUs a virDomainSetVcpu @cpumap names, in increasing order (a GArray of guint). */
+/* The vCPUs a virDomainSetVcpu @cpumap names, in increasing order (a GArray of guint).
+ * A malformed list is the caller's argument, as libvirtd reports it: VIR_ERR_INVALID_ARG. */
 static GArray *
 parse_vcpu_list(const char *cpumap, GError **error)
 {
     int maplen = 65536 / 8;
     g_autofree guint8 *map = g_malloc0(maplen);
-    if (!qemu_stats_parse_cpuset(cpumap, map, maplen, maplen * 8, error))
+    if (!qemu_stats_parse_cpuset(cpumap, map, maplen, maplen * 8, NULL)) {
+        virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_INVALID_ARG,
+                       _("'%s' is not a valid list of vCPUs"), cpumap);
         return NULL;
+    }
     GArray *ids = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint i = 0; i < (guint)maplen * 8; i++) {
         if (map[i / 8] & (1u << (i % 8)))
