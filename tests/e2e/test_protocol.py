@@ -16,7 +16,9 @@ VIR_ERR_NO_SUPPORT = 3
 VIR_ERR_NO_CONNECT = 5
 VIR_ERR_OPERATION_DENIED = 29
 VIR_ERR_RPC = 39
+VIR_ERR_INVALID_ARG = 8
 VIR_ERR_OPERATION_INVALID = 55
+CALL_WITH_FDS = 4
 
 
 def procedures():
@@ -96,6 +98,38 @@ class ProtocolTest(virtd.DaemonTestCase):
         self.assert_error(pkt, VIR_ERR_NO_CONNECT,
                           "no connection driver available for 'lxc:///' "
                           "(this virtd serves qemu:///system)")
+
+    def test_calls_no_real_client_makes(self):
+        """Well-formed packets with arguments real clients never send get their own error."""
+        c = self.client()
+        c.open()
+        # A program version we do not speak.
+        header = struct.pack(">IIiiIi", PROGRAM_REMOTE, 2, 3, CALL, 900, OK)
+        c.send_raw(struct.pack(">I", 4 + len(header)) + header)
+        self.assert_error(c.recv_reply(900), VIR_ERR_RPC,
+                          "unsupported version 2 of program 0x20008086")
+        # A call that would pass file descriptors.
+        serial = c.send(PROGRAM_REMOTE, 3, mtype=CALL_WITH_FDS)
+        self.assert_error(c.recv_reply(serial), VIR_ERR_RPC,
+                          "packet type 4 is not supported by virtd yet")
+        # CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY / DEREGISTER_ANY, RENAME,
+        # CONNECT_NETWORK_EVENT_REGISTER_ANY, QEMU's monitor event register.
+        no_domain = struct.pack(">I", 0)
+        self.assert_error(c.call(316, struct.pack(">i", 999) + no_domain), VIR_ERR_INVALID_ARG,
+                          "invalid argument: unsupported event ID 999")
+        self.assert_error(c.call(317, struct.pack(">i", 4242)), VIR_ERR_INVALID_ARG,
+                          "invalid argument: no event callback with id 4242 on this "
+                          "connection")
+        self.assert_error(c.call(313, struct.pack(">i", 77) + no_domain), VIR_ERR_INVALID_ARG,
+                          "invalid argument: unsupported network event ID 77")
+        some_domain = xdr_string("nosuch") + b"\0" * 16 + struct.pack(">i", -1)
+        self.assert_error(c.call(358, some_domain + struct.pack(">II", 0, 0)),
+                          VIR_ERR_INVALID_ARG, "invalid argument: new domain name is missing")
+        regex = no_domain + virtd.xdr_opt_string("(") + struct.pack(">I", 1)
+        self.assert_error(c.call(4, regex, prog=PROGRAM_QEMU), VIR_ERR_INVALID_ARG,
+                          "invalid argument: '(' is not a valid regular expression for "
+                          "event names")
+        self.assertEqual(c.call(3)[4], OK)
 
     def test_bad_arguments_get_an_error_not_a_hangup(self):
         c = self.client()

@@ -327,6 +327,43 @@ class QemuDomainTest(virtd.DaemonTestCase):
         self.assertIn("failed to get domain 't'", err)
         self.assert_nothing_left("t")
 
+    def test_refusals_for_transient_and_running_domains(self):
+        """What a transient or running domain refuses, with virtd's own words. Both stay
+        paused: no guest needs to boot."""
+        conn = self.connect()
+        path = self.write_xml("tr")
+        self.addCleanup(self.d.virsh, "destroy", "tr", check=False)
+        self.d.virsh("create", "--paused", path)
+        refusals = [
+            (("undefine", "tr"), "cannot undefine transient domain 'tr'"),
+            (("autostart", "tr"), "cannot set autostart of transient domain 'tr'"),
+            (("domrename", "tr", "tr2"), "domain 'tr' can only be renamed when shut off"),
+            (("create", path), "domain 'tr' already exists: start it or undefine it first"),
+            (("qemu-monitor-command", "tr", '{"run": 1}'),
+             "'{\"run\": 1}' is not a QMP command: expected {\"execute\": \"...\"}"),
+        ]
+        for args, message in refusals:
+            self.assertIn(message, self.virsh_error(*args), f"virsh {' '.join(args)}")
+        dom = conn.lookupByName("tr")
+        # (the maximum vCPU count the same way: the client library refuses it itself)
+        calls = [
+            (lambda: dom.setMemoryFlags(65536, libvirt.VIR_DOMAIN_AFFECT_LIVE |
+                                        libvirt.VIR_DOMAIN_MEM_MAXIMUM),
+             "the maximum memory of a running domain cannot be changed"),
+        ]
+        for call, message in calls:
+            with self.assertRaises(libvirt.libvirtError) as cm:
+                call()
+            self.assertEqual(cm.exception.get_error_message(),
+                             "Requested operation is not valid: " + message)
+        # virsh console needs a terminal: the same call from python3-libvirt.
+        with self.assertRaises(libvirt.libvirtError) as cm:
+            dom.openConsole("nosuch", conn.newStream(0), 0)
+        self.assertTrue(cm.exception.get_error_message().endswith(
+            "domain 'tr' has no character device 'nosuch'"), cm.exception.get_error_message())
+        self.d.virsh("destroy", "tr")
+        self.assert_nothing_left("tr")
+
     def test_start_paused_monitor_command_and_errors(self):
         conn = self.connect()
         self.define_guest("p")
