@@ -189,7 +189,13 @@ test_name_check(void)
     g_assert_true(domain_name_check("web-1.example", NULL));
     g_assert_true(domain_name_check(longest, NULL));
     g_assert_false(domain_name_check(too_long, NULL));
-    g_assert_false(domain_name_check("\xff\xfe", NULL));
+    {
+        g_autoptr(GError) error = NULL;
+
+        /* XML input is always UTF-8 once parsed, so only the API can get here */
+        g_assert_false(domain_name_check("\xff\xfe", &error));
+        g_assert_cmpstr(error->message, ==, "domain name is not valid UTF-8");
+    }
     for (int i = 0; bad[i]; i++) {
         g_autoptr(GError) error = NULL;
 
@@ -212,6 +218,7 @@ test_metadata(void)
     /* absent */
     g_assert_null(domain_def_get_metadata(def, VIR_DOMAIN_METADATA_TITLE, NULL, &error));
     g_assert_true(virt_error_is(error, VIR_ERR_NO_DOMAIN_METADATA));
+    g_assert_cmpstr(error->message, ==, "domain 'md' has no title");
     g_clear_error(&error);
     g_assert_null(domain_def_get_metadata(def, VIR_DOMAIN_METADATA_ELEMENT, "http://x/", &error));
     g_assert_true(virt_error_is(error, VIR_ERR_NO_DOMAIN_METADATA));
@@ -261,10 +268,13 @@ test_metadata(void)
     g_assert_false(domain_def_set_metadata(def, VIR_DOMAIN_METADATA_ELEMENT, "<a>", "k",
                                            "http://k/", &error));
     g_assert_true(virt_error_is(error, VIR_ERR_XML_ERROR));
+    /* the parser's own detail follows */
+    g_assert_true(g_str_has_prefix(error->message, "invalid metadata element: malformed XML"));
     g_clear_error(&error);
     g_assert_false(domain_def_set_metadata(def, VIR_DOMAIN_METADATA_ELEMENT, "<a/>", NULL,
                                            "http://k/", &error));
     g_assert_true(virt_error_is(error, VIR_ERR_INVALID_ARG));
+    g_assert_cmpstr(error->message, ==, "metadata element needs a namespace key");
     g_clear_error(&error);
 
     g_assert_true(domain_def_set_metadata(def, VIR_DOMAIN_METADATA_ELEMENT, NULL, NULL,
@@ -279,6 +289,46 @@ test_metadata(void)
     g_assert_null(strstr(xml, "metadata"));
     g_assert_null(strstr(xml, "title"));
     g_assert_null(strstr(xml, "description"));
+}
+
+/* Argument errors of the metadata API: none of these is reachable from domain XML. */
+static void
+test_metadata_errors(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DomainDef) def = domain_def_parse(
+        "<domain type='kvm'><name>md</name><memory>1024</memory><os><type>hvm</type></os>"
+        "</domain>", 0, &error);
+
+    g_assert_no_error(error);
+    g_assert_false(domain_def_set_metadata(def, 99, "x", NULL, NULL, &error));
+    g_assert_true(virt_error_is(error, VIR_ERR_INVALID_ARG));
+    g_assert_cmpstr(error->message, ==, "unknown metadata type 99");
+    g_clear_error(&error);
+    g_assert_null(domain_def_get_metadata(def, 99, NULL, &error));
+    g_assert_true(virt_error_is(error, VIR_ERR_INVALID_ARG));
+    g_assert_cmpstr(error->message, ==, "unknown metadata type 99");
+    g_clear_error(&error);
+
+    g_assert_false(domain_def_set_metadata(def, VIR_DOMAIN_METADATA_ELEMENT, "<a/>", "k", "",
+                                           &error));
+    g_assert_true(virt_error_is(error, VIR_ERR_INVALID_ARG));
+    g_assert_cmpstr(error->message, ==, "metadata element needs a namespace URI");
+    g_clear_error(&error);
+    g_assert_null(domain_def_get_metadata(def, VIR_DOMAIN_METADATA_ELEMENT, NULL, &error));
+    g_assert_true(virt_error_is(error, VIR_ERR_INVALID_ARG));
+    g_assert_cmpstr(error->message, ==, "metadata element needs a namespace URI");
+    g_clear_error(&error);
+
+    g_assert_false(domain_def_set_metadata(def, VIR_DOMAIN_METADATA_ELEMENT, "<a/>", "1bad",
+                                           "http://k/", &error));
+    g_assert_true(virt_error_is(error, VIR_ERR_INVALID_ARG));
+    g_assert_cmpstr(error->message, ==, "metadata key '1bad' is not a valid XML name");
+    g_clear_error(&error);
+
+    g_assert_null(domain_def_parse(NULL, 0, &error));
+    g_assert_true(virt_error_is(error, VIR_ERR_INVALID_ARG));
+    g_assert_cmpstr(error->message, ==, "no XML given");
 }
 
 static gint
@@ -325,5 +375,6 @@ main(int argc, char **argv)
     g_test_add_func("/domain/accessors", test_accessors);
     g_test_add_func("/domain/name-check", test_name_check);
     g_test_add_func("/domain/metadata", test_metadata);
+    g_test_add_func("/domain/metadata-errors", test_metadata_errors);
     return g_test_run();
 }
