@@ -119,6 +119,104 @@ test_error_codes(void)
     }
 }
 
+/* Capabilities of a QEMU built without the device types @missing (NULL-terminated):
+ * the canned replies with those names dropped from qom-list-types. */
+static QemuCaps *
+caps_without(const char *const *missing)
+{
+    QemuHostFacts facts = { .kvm_usable = FALSE, .has_swtpm = FALSE };
+    json_object *replies = load_replies("x86_64");
+    json_object *types = NULL;
+    json_object *kept = json_object_new_array();
+    g_autoptr(GError) err = NULL;
+    QemuCaps *caps;
+
+    g_assert_true(json_object_object_get_ex(replies, "qom-list-types", &types));
+    for (size_t i = 0; i < json_object_array_length(types); i++) {
+        json_object *type = json_object_array_get_idx(types, i);
+        json_object *name = NULL;
+
+        if (json_object_object_get_ex(type, "name", &name) &&
+            g_strv_contains(missing, json_object_get_string(name)))
+            continue;
+        json_object_array_add(kept, json_object_get(type));
+    }
+    json_object_object_add(replies, "qom-list-types", kept);
+    caps = qemu_caps_new_from_replies(REAL_QEMU, replies, &facts, &err);
+    json_object_put(replies);
+    g_assert_no_error(err);
+    for (guint i = 0; missing[i]; i++)
+        g_assert_false(qemu_caps_has_device(caps, missing[i]));
+    return caps;
+}
+
+#define CASE_DOMAIN(devices, extra) \
+    "<domain type='qemu'><name>case</name><memory unit='MiB'>128</memory>" \
+    "<os><type arch='x86_64' machine='pc'>hvm</type></os>" extra \
+    "<devices>" devices "</devices></domain>"
+
+/* Errors the golden files cannot reach: they need a QEMU lacking a device type, or a
+ * run-time context the daemon did not fill in (no domain directory, no VNC port). */
+static void
+test_context_errors(void)
+{
+    static const char *const no_missing[] = { NULL };
+    static const char *const no_watchdog[] = { "i6300esb", NULL };
+    static const char *const no_iothread[] = { "iothread", NULL };
+    static const char *const no_spice[] = { "chardev-spicevmc", NULL };
+    const struct {
+        const char *xml;
+        const char *const *missing; /* device types the QEMU lacks */
+        gboolean no_domain_dir;
+        int vnc_port;
+        int code;
+        const char *message;
+    } cases[] = {
+        { CASE_DOMAIN("<watchdog model='i6300esb'/>", ""), no_watchdog, FALSE, 5900,
+          VIR_ERR_CONFIG_UNSUPPORTED,
+          "device type 'i6300esb' is not available in '/usr/bin/qemu-system-x86_64'" },
+        { CASE_DOMAIN("", "<iothreads>2</iothreads>"), no_iothread, FALSE, 5900,
+          VIR_ERR_CONFIG_UNSUPPORTED, "this QEMU has no IOThreads" },
+        { CASE_DOMAIN("<channel type='spicevmc'><target type='virtio' "
+                      "name='com.redhat.spice.0'/></channel>", ""),
+          no_spice, FALSE, 5900, VIR_ERR_CONFIG_UNSUPPORTED,
+          "character device type 'spicevmc' needs SPICE, which '"
+          "/usr/bin/qemu-system-x86_64' lacks" },
+        { CASE_DOMAIN("<graphics type='spice' port='5930' autoport='no'/>", ""), no_spice,
+          FALSE, 5900, VIR_ERR_CONFIG_UNSUPPORTED,
+          "graphics type 'spice' is not supported by '/usr/bin/qemu-system-x86_64'" },
+        { CASE_DOMAIN("<channel type='unix'><source mode='bind'/><target type='virtio' "
+                      "name='org.qemu.guest_agent.0'/></channel>", ""),
+          no_missing, TRUE, 5900, VIR_ERR_INTERNAL_ERROR,
+          "no run-time directory for the socket of 'channel0'" },
+        { CASE_DOMAIN("<graphics type='vnc'><listen type='socket'/></graphics>", ""),
+          no_missing, TRUE, 5900, VIR_ERR_INTERNAL_ERROR,
+          "no run-time directory for the VNC socket" },
+        { CASE_DOMAIN("<graphics type='vnc' autoport='yes'/>", ""), no_missing, FALSE, -1,
+          VIR_ERR_INTERNAL_ERROR, "no port was allocated for VNC" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(DomainDef) def = domain_def_parse(cases[i].xml, DOMAIN_PARSE_VALIDATE, &err);
+        g_autoptr(QemuCaps) caps = caps_without(cases[i].missing);
+        QemuCommandContext ctx = {
+            .monitor_path = "/run/virtd-test/case/monitor.sock",
+            .domain_dir = cases[i].no_domain_dir ? NULL : "/run/virtd-test/case",
+            .vnc_port = cases[i].vnc_port,
+        };
+        g_auto(GStrv) argv = NULL;
+
+        g_assert_no_error(err);
+        argv = qemu_command_build(def, caps, &ctx, &err);
+        g_assert_null(argv);
+        g_assert_nonnull(err);
+        g_assert_cmpint(virt_error_from(err->domain), ==, VIR_FROM_QEMU);
+        g_assert_true(virt_error_is(err, cases[i].code));
+        g_assert_cmpstr(err->message, ==, cases[i].message);
+    }
+}
+
 static void
 test_format(void)
 {
@@ -350,6 +448,7 @@ main(int argc, char **argv)
         g_test_add_data_func(path, names->pdata[i], test_golden);
     }
     g_test_add_func("/qemu-command/error-codes", test_error_codes);
+    g_test_add_func("/qemu-command/context-errors", test_context_errors);
     g_test_add_func("/qemu-command/format", test_format);
     g_test_add_data_func("/qemu-command/real-qemu/minimal", "minimal", test_real_qemu);
     g_test_add_data_func("/qemu-command/real-qemu/virt-install-like", "virt-install-like",
