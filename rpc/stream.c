@@ -211,10 +211,11 @@ rpc_stream_handle_packet(RpcStream *stream, const PacketHeader *h, const guint8 
         }
         return;
     }
-    /* The client finished (OK: echo it back) or aborted (ERROR: nothing to say). */
+    /* The client finished (OK) or aborted (ERROR). Its library waits for an answer to
+     * either: an empty OK packet confirms both, as libvirtd does. */
     g_mutex_lock(&stream->lock);
     gboolean now = close_locked(stream);
     g_mutex_unlock(&stream->lock);
-    if (now && h->status == PACKET_OK)
+    if (now)
         send_stream_packet(stream, PACKET_OK, NULL, 0);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Statistics and small controls of domains through real virsh and python3-libvirt against
 real QEMU (TCG): domstats, dommemstat, domblkstat, domblkinfo, domifstat, vcpuinfo,
-vcpupin, emulatorpin, domcontrol, send-key, screenshot.
+vcpupin, emulatorpin, domcontrol, send-key, screenshot, console.
 
 The guest does not need to boot for any of these: QEMU answers as soon as it runs. The
 expected texts are what virsh prints against the reference libvirtd for the same domain,
@@ -19,9 +19,10 @@ import virtd
 MAC = "52:54:00:12:34:56"
 
 
-def stats_xml(name, disk, video=True, vcpus=2, extra_devices=""):
+def stats_xml(name, disk, video=True, vcpus=2, extra_devices="", console=True):
     g = virtd.guest()
     video_el = "<video><model type='vga'/></video>" if video else ""
+    console_el = "<serial type='pty'/><console type='pty'/>" if console else ""
     return (f"<domain type='qemu'><name>{name}</name>"
             f"<memory unit='MiB'>256</memory><vcpu>{vcpus}</vcpu>"
             "<os><type arch='x86_64'>hvm</type>"
@@ -31,7 +32,7 @@ def stats_xml(name, disk, video=True, vcpus=2, extra_devices=""):
             "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
             f"<source file='{disk}'/><target dev='vda' bus='virtio'/></disk>"
             f"<interface type='user'><mac address='{MAC}'/><model type='virtio'/></interface>"
-            f"<serial type='pty'/><console type='pty'/>{video_el}{extra_devices}"
+            f"{console_el}{video_el}{extra_devices}"
             "</devices></domain>")
 
 
@@ -267,8 +268,9 @@ class StatsTest(virtd.DaemonTestCase):
                       cm.exception.get_error_message())
 
     def test_send_key_and_screenshot(self):
-        self.make_domain("key1")
-        self.make_domain("novideo1", video=False)
+        # key1 also has a serial port that is no pty; novideo1 has no console at all.
+        self.make_domain("key1", extra_devices="<serial type='null'/>")
+        self.make_domain("novideo1", video=False, console=False)
         self.d.virsh("start", "key1")
         self.d.virsh("start", "novideo1")
 
@@ -304,6 +306,37 @@ class StatsTest(virtd.DaemonTestCase):
         self.fails("screenshot", "novideo1", shot,
                    message="Requested operation is not valid: domain 'novideo1' has no video "
                            "device to take a screenshot of")
+
+        # Consoles: only a pty opens, one session at a time unless forced.
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+
+        def console_error(name, dev, code):
+            with self.assertRaises(libvirt.libvirtError) as cm:
+                conn.lookupByName(name).openConsole(dev, conn.newStream(0), 0)
+            self.assertEqual(cm.exception.get_error_code(), code)
+            return cm.exception.get_error_message()
+
+        self.assertEqual(console_error("novideo1", None, libvirt.VIR_ERR_INVALID_ARG),
+                         "invalid argument: domain 'novideo1' has no console")
+        self.assertEqual(console_error("key1", "serial1", libvirt.VIR_ERR_OPERATION_UNSUPPORTED),
+                         "Operation not supported: the console of domain 'key1' is of type "
+                         "'null': only a pty can be opened")
+        # A first session on a second connection.
+        other = libvirt.open(self.d.uri)
+        self.addCleanup(other.close)
+        first = other.newStream(0)
+        other.lookupByName("key1").openConsole(None, first, 0)
+        self.assertEqual(console_error("key1", None, libvirt.VIR_ERR_OPERATION_FAILED),
+                         "operation failed: another console session is active for this "
+                         "device: use --force to take it over")
+        # Its abort is answered (the client library waits for that) and frees the device.
+        t0 = time.monotonic()
+        first.abort()
+        self.assertLess(time.monotonic() - t0, 5)
+        second = conn.newStream(0)
+        conn.lookupByName("key1").openConsole(None, second, 0)
+        second.finish()
 
 
 if __name__ == "__main__":
