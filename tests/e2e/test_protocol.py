@@ -66,6 +66,14 @@ class ProtocolTest(virtd.DaemonTestCase):
         c.open(flags=1)  # VIR_CONNECT_RO
         self.assert_error(c.call(11, xdr_string("<domain/>")), VIR_ERR_OPERATION_DENIED,
                           "operation forbidden: read only access prevents DOMAIN_DEFINE_XML")
+        # DOMAIN_GET_XML_DESC is a read, but not with the secret parts (VIR_DOMAIN_XML_SECURE)
+        # or in migratable form: refused before the domain is looked up.
+        some_domain = xdr_string("nosuch") + b"\0" * 16 + struct.pack(">i", -1)
+        for flags in (1, 8):
+            self.assert_error(c.call(14, some_domain + struct.pack(">I", flags)),
+                              VIR_ERR_OPERATION_DENIED,
+                              "operation forbidden: read only access prevents "
+                              "DOMAIN_GET_XML_DESC with secure or migratable flags")
 
     def test_unimplemented_procedure_names_itself(self):
         c = self.client()
@@ -125,6 +133,14 @@ class ProtocolTest(virtd.DaemonTestCase):
         some_domain = xdr_string("nosuch") + b"\0" * 16 + struct.pack(">i", -1)
         self.assert_error(c.call(358, some_domain + struct.pack(">II", 0, 0)),
                           VIR_ERR_INVALID_ARG, "invalid argument: new domain name is missing")
+        # DOMAIN_SEND_KEY without keys; DOMAIN_SET_MEMORY_STATS_PERIOD with a negative period
+        # (the client library refuses both itself). Checked before the domain is looked up.
+        self.assert_error(c.call(226, some_domain + struct.pack(">IIII", 1, 0, 0, 0)),
+                          VIR_ERR_INVALID_ARG,
+                          "invalid argument: 0 keys given: send between 1 and 16 keys at once")
+        self.assert_error(c.call(308, some_domain + struct.pack(">iI", -1, 0)),
+                          VIR_ERR_INVALID_ARG, "invalid argument: the memory statistics "
+                          "period must not be negative, not -1")
         regex = no_domain + virtd.xdr_opt_string("(") + struct.pack(">I", 1)
         self.assert_error(c.call(4, regex, prog=PROGRAM_QEMU), VIR_ERR_INVALID_ARG,
                           "invalid argument: '(' is not a valid regular expression for "

@@ -350,12 +350,19 @@ class QemuDomainTest(virtd.DaemonTestCase):
             (lambda: dom.setMemoryFlags(65536, libvirt.VIR_DOMAIN_AFFECT_LIVE |
                                         libvirt.VIR_DOMAIN_MEM_MAXIMUM),
              "the maximum memory of a running domain cannot be changed"),
+            (lambda: dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_TPM |
+                                       libvirt.VIR_DOMAIN_UNDEFINE_KEEP_TPM),
+             "cannot both remove and keep the TPM state"),
         ]
         for call, message in calls:
             with self.assertRaises(libvirt.libvirtError) as cm:
                 call()
             self.assertEqual(cm.exception.get_error_message(),
                              "Requested operation is not valid: " + message)
+        with self.assertRaises(libvirt.libvirtError) as cm:
+            dom.vcpusFlags(libvirt.VIR_DOMAIN_VCPU_GUEST)
+        self.assertEqual(cm.exception.get_error_message(), "Operation not supported: asking "
+                         "the guest agent for its vCPUs is not supported yet")
         # virsh console needs a terminal: the same call from python3-libvirt.
         with self.assertRaises(libvirt.libvirtError) as cm:
             dom.openConsole("nosuch", conn.newStream(0), 0)
