@@ -98,7 +98,8 @@ def xdr_param(field, ptype, value):
     return body + virtd.xdr_string(value)
 
 
-class TuneTest(virtd.DaemonTestCase):
+class GuestWithCgroupsTestCase(virtd.DaemonTestCase):
+    """A daemon for tests that run the test guest in cgroups: skipped without either."""
 
     maxDiff = None
 
@@ -107,6 +108,9 @@ class TuneTest(virtd.DaemonTestCase):
         if not usable_cgroups():
             raise unittest.SkipTest("no writable cgroup hierarchy on this machine")
         super().setUp()
+
+
+class TuneTest(GuestWithCgroupsTestCase):
 
     # ---- helpers -------------------------------------------------------------------
 
@@ -525,19 +529,11 @@ class TuneTest(virtd.DaemonTestCase):
 
 
 
-class TunableEventTest(virtd.DaemonTestCase):
+class TunableEventTest(GuestWithCgroupsTestCase):
     """VIR_DOMAIN_EVENT_ID_TUNABLE, as libvirtd 9.0 sends it: one event per successful
     live change of vcpupin, emulatorpin, iothreadpin, schedinfo or blkdeviotune, holding
     what the call set (named VIR_DOMAIN_TUNABLE_*); nothing for a --config change, for
     memtune or for blkiotune. One running guest (it need not boot) for all of it."""
-
-    maxDiff = None
-
-    def setUp(self):
-        virtd.guest()
-        if not usable_cgroups():
-            raise unittest.SkipTest("no writable cgroup hierarchy on this machine")
-        super().setUp()
 
     def define(self, name, extra_devices=""):
         xml = virtd.guest_xml(name, memory_mib=128)
