@@ -433,7 +433,8 @@ qemu_hotplug_boot_vcpus(const DomainDef *def, unsigned int *ret_boot, GError **e
     }
     g_autofree XmlTree **entries = vcpus_entries(def);
     g_autoptr(GArray) plugs = g_array_new(FALSE, FALSE, sizeof(VcpuPlug));
-    unsigned int boot = 0;
+    unsigned int boot = 0, ordered = 0;
+    int unordered = -1; /* an enabled vCPU without order=, -1 when none */
     for (guint i = 0; i < def->vcpus_max; i++) {
         VcpuConfig state = entry_config(entries[i], FALSE);
         if (i == 0 && (!state.online || state.hotpluggable)) {
@@ -442,6 +443,19 @@ qemu_hotplug_boot_vcpus(const DomainDef *def, unsigned int *ret_boot, GError **e
                              "QEMU always boots it"),
                            name);
             return NULL;
+        }
+        if (!state.online && !state.hotpluggable) {
+            virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("vCPU %u of domain '%s' is disabled and not hotpluggable: it "
+                             "could never come online"),
+                           i, name);
+            return NULL;
+        }
+        if (state.online) {
+            if (xml_tree_get_attr(entries[i], "order"))
+                ordered++;
+            else if (unordered < 0)
+                unordered = (int)i;
         }
         if (state.online && !state.hotpluggable) {
             /* -smp boots vCPUs 0 to N-1: these must be the first. */
@@ -461,6 +475,14 @@ qemu_hotplug_boot_vcpus(const DomainDef *def, unsigned int *ret_boot, GError **e
                 g_ascii_string_to_unsigned(order, 10, 1, G_MAXUINT, &plug.order, NULL);
             g_array_append_val(plugs, plug);
         }
+    }
+    /* order= says in which order all enabled vCPUs come online: all have it or none. */
+    if (ordered > 0 && unordered >= 0) {
+        virt_error_set(error, VIR_FROM_QEMU, VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("vCPU %d of domain '%s' has no order= while other enabled vCPUs "
+                         "have one: give it to all enabled vCPUs or to none"),
+                       unordered, name);
+        return NULL;
     }
     g_array_sort(plugs, vcpu_plug_compare);
     g_autoptr(GArray) plan = g_array_new(FALSE, FALSE, sizeof(guint));

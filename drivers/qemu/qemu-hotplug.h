@@ -85,10 +85,11 @@ void qemu_hotplug_config_fit_vcpus(DomainDef *def, gboolean maximum, gboolean ho
  * it boots vCPUs 0 to *@ret_boot - 1, then the vCPUs of the returned GArray (guint) are
  * plugged in that order before the guest runs. Without <vcpus>, the first <vcpu current>
  * boot and none is plugged. With it, as libvirt does: the enabled vCPUs that are not
- * hotpluggable boot, the enabled hotpluggable ones are plugged in order= order (those
- * without order= last, by id). Errors (VIR_ERR_CONFIG_UNSUPPORTED): vCPU 0 disabled or
- * hotpluggable; an enabled vCPU that is not hotpluggable after one that is disabled or
- * hotpluggable; two plugged vCPUs with the same order=. */
+ * hotpluggable boot, the enabled hotpluggable ones are plugged in order= order (by id
+ * without order=). Errors (VIR_ERR_CONFIG_UNSUPPORTED): vCPU 0 disabled or hotpluggable;
+ * a disabled vCPU that is not hotpluggable; an enabled vCPU that is not hotpluggable after
+ * one that is disabled or hotpluggable; order= on some enabled vCPUs only; two plugged
+ * vCPUs with the same order=. */
 GArray *qemu_hotplug_boot_vcpus(const DomainDef *def, unsigned int *ret_boot, GError **error);
 
 /* ---- the driver's side (qemu-driver.c, qemu-run.c) ---- */

@@ -524,19 +524,13 @@ test_boot_vcpus(void)
                       "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"
                       "<vcpu id='1' enabled='yes' hotpluggable='yes'/></vcpus>",
                       1, "1");
-    /* order= gives the plug order; vCPUs without it come last, by id. */
+    /* order= gives the plug order. */
     assert_boot_vcpus("<vcpu current='4'>4</vcpu>",
                       "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no' order='1'/>"
                       "<vcpu id='1' enabled='yes' hotpluggable='yes' order='4'/>"
                       "<vcpu id='2' enabled='yes' hotpluggable='yes' order='3'/>"
                       "<vcpu id='3' enabled='yes' hotpluggable='yes' order='2'/></vcpus>",
                       1, "3,2,1");
-    assert_boot_vcpus("<vcpu current='4'>4</vcpu>",
-                      "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"
-                      "<vcpu id='1' enabled='yes' hotpluggable='yes'/>"
-                      "<vcpu id='2' enabled='yes' hotpluggable='yes'/>"
-                      "<vcpu id='3' enabled='yes' hotpluggable='yes' order='7'/></vcpus>",
-                      1, "3,1,2");
 }
 
 static void
@@ -552,18 +546,27 @@ test_boot_vcpus_refused(void)
          "vCPU 0 of domain 'cfg' must be enabled and not hotpluggable: QEMU always boots it"},
         {"<vcpus><vcpu id='0' enabled='yes' hotpluggable='yes'/></vcpus>",
          "vCPU 0 of domain 'cfg' must be enabled and not hotpluggable: QEMU always boots it"},
-        /* An offline vCPU that is not hotpluggable does not boot either. */
-        {"<vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' enabled='no' hotpluggable='no'/>"
+        {"<vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' enabled='no'/>"
          "<vcpu id='2' enabled='no'/><vcpu id='3' enabled='yes' hotpluggable='no'/></vcpus>",
          "vCPU 3 of domain 'cfg' is enabled and not hotpluggable, so vCPU 1 before it must "
          "be too: QEMU boots only the first vCPUs"},
+        /* An offline vCPU that is not hotpluggable could never be used. */
+        {"<vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' enabled='no' hotpluggable='no'/>"
+         "</vcpus>",
+         "vCPU 1 of domain 'cfg' is disabled and not hotpluggable: it could never come "
+         "online"},
+        /* order= on some enabled vCPUs only. */
+        {"<vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"
+         "<vcpu id='1' enabled='yes' hotpluggable='yes' order='2'/></vcpus>",
+         "vCPU 0 of domain 'cfg' has no order= while other enabled vCPUs have one: give it "
+         "to all enabled vCPUs or to none"},
         {"<vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' enabled='yes' hotpluggable='yes'/>"
          "<vcpu id='2' enabled='yes'/></vcpus>",
          "vCPU 2 of domain 'cfg' is enabled and not hotpluggable, so vCPU 1 before it must "
          "be too: QEMU boots only the first vCPUs"},
         {"<vcpus><vcpu id='0' enabled='yes' order='1'/>"
          "<vcpu id='1' enabled='yes' hotpluggable='yes' order='3'/>"
-         "<vcpu id='2' enabled='yes' hotpluggable='yes'/>"
+         "<vcpu id='2' enabled='yes' hotpluggable='yes' order='2'/>"
          "<vcpu id='3' enabled='yes' hotpluggable='yes' order='3'/></vcpus>",
          "vCPUs 1 and 3 of domain 'cfg' have the same order 3"},
     };
