@@ -14,12 +14,6 @@ import virtd
 CONTROLLERS = ["cpu", "cpuacct", "cpuset", "memory", "blkio"]
 
 
-def usable_cgroups():
-    probe = virtd.vm_cgroup("cpu", 0, "probe")
-    base = os.path.dirname(os.path.dirname(probe))
-    return os.geteuid() == 0 and os.access(base, os.W_OK)
-
-
 def cgroup_xml(name, cputune="", memtune=""):
     xml = virtd.guest_xml(name, memory_mib=128)
     return xml.replace("<vcpu>1</vcpu>", f"<vcpu>2</vcpu>{cputune}{memtune}")
@@ -42,7 +36,7 @@ class CgroupTest(virtd.DaemonTestCase):
 
     def setUp(self):
         virtd.guest()
-        if not usable_cgroups():
+        if not virtd.usable_cgroups():
             raise unittest.SkipTest("no writable cgroup hierarchy on this machine")
         super().setUp()
 

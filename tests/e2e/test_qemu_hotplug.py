@@ -83,11 +83,6 @@ def pending_unplug(daemon, name):
     return (int(m.group(1)), m.group(2)) if m else None
 
 
-def usable_cgroups():
-    probe = virtd.vm_cgroup("cpu", 0, "probe")
-    return os.geteuid() == 0 and os.access(os.path.dirname(os.path.dirname(probe)), os.W_OK)
-
-
 class HotplugTest(virtd.DaemonTestCase):
 
     def setUp(self):
@@ -314,7 +309,7 @@ class HotplugTest(virtd.DaemonTestCase):
                 "".join(f"    <vcpu id='{i}' enabled='{'yes' if i in online else 'no'}' "
                         f"hotpluggable='{'yes' if i else 'no'}'/>\n" for i in range(4)) +
                 "  </vcpus>\n"))
-            if usable_cgroups():
+            if virtd.usable_cgroups():
                 for vcpu in range(4):
                     self.assert_vcpu_group(dom_id, "hp4", vcpu, threads.get(vcpu))
                 vcpu2 = os.path.join(virtd.vm_cgroup("cpu", dom_id, "hp4"), "vcpu2")
@@ -376,7 +371,7 @@ class HotplugTest(virtd.DaemonTestCase):
         self.define("hp1")
         self.d.virsh("start", "hp1")
         dom_id = self.d.virsh("domid", "hp1").stdout.strip()
-        cgroups = usable_cgroups()
+        cgroups = virtd.usable_cgroups()
         pty = virtd.PtyReader(virtd.serial_pty(self.d, "hp1"))
         self.addCleanup(pty.close)
         self.assertIsNotNone(pty.expect(virtd.guest()["READY"], 60), pty.text[-500:])
@@ -514,7 +509,7 @@ class HotplugTest(virtd.DaemonTestCase):
         self.define("hp2", balloon="<memballoon model='none'/>")
         self.d.virsh("start", "hp2")
         dom_id = self.d.virsh("domid", "hp2").stdout.strip()
-        cgroups = usable_cgroups()
+        cgroups = virtd.usable_cgroups()
         pty = virtd.PtyReader(virtd.serial_pty(self.d, "hp2"))
         self.addCleanup(pty.close)
         self.assertIsNotNone(pty.expect(virtd.guest()["READY"], 60), pty.text[-500:])

@@ -15,12 +15,6 @@ import libvirt
 import virtd
 
 
-def usable_cgroups():
-    probe = virtd.vm_cgroup("cpuset", 0, "probe")
-    base = os.path.dirname(os.path.dirname(probe))
-    return os.geteuid() == 0 and os.access(base, os.W_OK)
-
-
 def pin_xml(name, vcpus=2, extra=""):
     xml = virtd.guest_xml(name, memory_mib=128)
     return xml.replace("<vcpu>1</vcpu>", f"<vcpu>{vcpus}</vcpu>{extra}")
@@ -68,7 +62,7 @@ class PinTest(virtd.DaemonTestCase):
 
     def setUp(self):
         virtd.guest()
-        if not usable_cgroups():
+        if not virtd.usable_cgroups("cpuset"):
             raise unittest.SkipTest("no writable cgroup hierarchy on this machine")
         if host_cpus() != "0-1":
             raise unittest.SkipTest("the expected texts are those of a 2-CPU host")

@@ -46,11 +46,6 @@ def cgroup_v2():
     return not os.path.ismount("/sys/fs/cgroup/cpu")
 
 
-def usable_cgroups():
-    base = os.path.dirname(os.path.dirname(virtd.vm_cgroup("cpu", 0, "probe")))
-    return os.geteuid() == 0 and os.access(base, os.W_OK)
-
-
 def read(path):
     with open(path) as f:
         return f.read().strip()
@@ -105,7 +100,7 @@ class GuestWithCgroupsTestCase(virtd.DaemonTestCase):
 
     def setUp(self):
         virtd.guest()
-        if not usable_cgroups():
+        if not virtd.usable_cgroups():
             raise unittest.SkipTest("no writable cgroup hierarchy on this machine")
         super().setUp()
 

@@ -425,6 +425,13 @@ def vm_cgroup(controller, dom_id, name, root="/sys/fs/cgroup"):
     return os.path.join(root, group)
 
 
+def usable_cgroups(controller="cpu"):
+    """Whether the daemon can make VM groups in @controller's hierarchy here (as root, with
+    a writable machine/ parent's parent)."""
+    base = os.path.dirname(os.path.dirname(vm_cgroup(controller, 0, "probe")))
+    return os.geteuid() == 0 and os.access(base, os.W_OK)
+
+
 def read_ids(path):
     """The pids/tids listed in a cgroup file (cgroup.procs, tasks, cgroup.threads)."""
     try:
